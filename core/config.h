@@ -1,0 +1,146 @@
+// core/config.h: the configuration schema of the whole daemon, as data.
+//
+// One struct per module, each field with its default, grouped into behaviour
+// and performance settings (STYLE.md R13). load_config() reads TOML, rejects
+// unknown keys and out-of-range values naming the key ("engine.max_active:
+// must be between 1 and 10000000"), checks cross-field rules, and returns an
+// immutable snapshot; a reload builds a new snapshot and swaps the
+// shared_ptr. With no file at all the defaults below make a working daemon.
+// Every key is documented in docs/configuration.md; keep them in step.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/message.h"
+
+namespace core {
+
+// [api]
+struct ApiConfig {
+  // behaviour
+  std::string listen = "127.0.0.1:8025";  // host:port; [::1]:8025 for IPv6
+  uint64_t max_body_bytes = 64ull << 20;  // larger bodies get 413
+  uint32_t max_batch = 10000;             // messages per POST /v1/messages:batch
+  bool metrics_require_auth = false;      // GET /metrics without a key
+  // performance
+  uint32_t threads = 0;                   // I/O threads; 0 = number of cores
+  Duration read_timeout{30'000};          // whole request, header to last body byte
+  Duration idle_timeout{60'000};          // keep-alive connection with no request
+  uint32_t max_connections = 4096;
+};
+
+// [spool]
+struct SpoolConfig {
+  // behaviour
+  std::string path = "./var";             // directory; created 0700 if missing
+  Duration retention{7LL * 24 * 3600 * 1000};  // finished messages kept this long
+  Duration lease_timeout{10LL * 60 * 1000};    // a lease older than this is reclaimed
+  uint64_t min_free_bytes = 256ull << 20;  // refuse new messages (507) below this free space
+  // performance
+  uint64_t map_size_initial = 256ull << 20;
+  uint64_t map_size_max = 1ull << 40;      // the map grows by doubling up to this
+  uint32_t group_commit_max_ops = 50000;   // operations merged into one transaction
+  Duration purge_interval{60'000};
+};
+
+// [retry]
+struct RetryConfig {
+  // Delay before retry 1, 2, ... after a transient failure. The number of
+  // entries is the number of retries after the first attempt (4 by contract).
+  std::vector<Duration> schedule = {Duration(5 * 60'000), Duration(15 * 60'000),
+                                    Duration(60 * 60'000), Duration(4 * 60 * 60'000)};
+  double jitter = 0.2;  // each delay is scaled by a random factor in [1-j, 1+j]
+};
+
+// [engine]
+struct EngineConfig {
+  // performance
+  uint32_t max_active = 50000;            // messages leased and held in memory at once
+  uint32_t max_ready_per_destination = 5000;  // beyond this, due messages wait
+  Duration ready_full_delay{5'000};       // how far such messages are pushed back
+  uint32_t default_concurrency = 16;      // in-flight sends per destination
+  uint32_t batch_size = 100;              // messages per Transport::send
+  Duration poll_interval{200};            // due-index scan period when idle
+  uint32_t lease_batch = 5000;            // messages leased per spool transaction
+  // behaviour
+  Duration shutdown_grace{30'000};        // wait this long for in-flight sends on stop
+};
+
+// [log]
+struct LogConfig {
+  std::string level = "info";             // debug | info | warn | error
+  std::string file;                       // empty: stderr
+};
+
+enum class Role : uint8_t { kSender = 1, kAdmin = 2 };
+
+struct ApiKey {
+  std::string key;                        // the bearer token, >= 16 characters
+  Role role = Role::kSender;
+};
+
+// [[tenants]]
+struct TenantConfig {
+  std::string id;                         // [a-z0-9_-]{1,64}
+  std::vector<ApiKey> keys;
+};
+
+// One rule of the sink transport: recipients whose address matches `match`
+// (ECMAScript regex, searched) get `reply`; with first_attempts = N only
+// attempts 1..N do, later attempts fall through to the next rule.
+struct SinkRule {
+  std::string match;
+  std::string reply;                      // "451 4.7.1 try later"; code decides the outcome
+  uint32_t first_attempts = 0;            // 0: every attempt
+};
+
+// [transports.sink] — a delivery target that talks to nobody: answers by
+// rule. For load tests and for trying the engine without real providers.
+struct SinkConfig {
+  bool enabled = false;
+  std::vector<Channel> channels = {Channel::kEmail};  // channels it serves
+  std::vector<SinkRule> rules;
+  std::string default_reply = "250 2.0.0 accepted by sink";
+  Duration latency{0};                    // simulated time per send call
+};
+
+struct TransportsConfig {
+  SinkConfig sink;
+};
+
+struct Config {
+  ApiConfig api;
+  SpoolConfig spool;
+  RetryConfig retry;
+  EngineConfig engine;
+  LogConfig log;
+  std::vector<TenantConfig> tenants;
+  TransportsConfig transports;
+  std::string source;                     // file it came from; empty = built-in defaults
+};
+
+// Thrown only while loading configuration (startup or reload).
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(const std::string& key, const std::string& what)
+      : std::runtime_error(key.empty() ? what : key + ": " + what), key_(key) {}
+  const std::string& key() const noexcept { return key_; }
+
+ private:
+  std::string key_;
+};
+
+// REQUIRES: nothing. Throws ConfigError naming the key on any problem.
+std::shared_ptr<const Config> load_config_file(const std::string& path);
+std::shared_ptr<const Config> load_config_string(std::string_view toml,
+                                                 const std::string& source = "<string>");
+std::shared_ptr<const Config> default_config();
+
+std::string_view role_name(Role r) noexcept;
+
+}  // namespace core

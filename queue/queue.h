@@ -1,0 +1,191 @@
+// queue/queue.h: the durable spool; the public header of `queue`.
+//
+// The Spool holds every accepted message until it has a final status, plus
+// its status events, its content, the due-time index the dispatcher reads,
+// idempotency keys and status counters. All writes go through one writer
+// thread that merges concurrent requests into one transaction and one sync
+// (group commit); a callback runs only after its commit is durable.
+// Reads (get, counts) run on the caller's thread and never block the writer.
+//
+// Failure behaviour: if a commit fails with an I/O error, the spool latches
+// unhealthy and every later write fails fast with kUnavailable; we cannot
+// know what reached the disk (STYLE.md R5). When the disk or the map is full,
+// writes that add messages fail with kSpoolFull and nothing stored is harmed;
+// status updates keep working so delivery can drain the spool.
+//
+// Thread-safety: every method may be called from any thread. Callbacks run on
+// the writer thread: they must be short and must not wait for another spool
+// operation (post the result to your own executor instead).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/id.h"
+#include "core/message.h"
+#include "core/result.h"
+#include "queue/store.h"
+
+namespace queue {
+
+// A message the engine has validated and routed, ready to be stored.
+struct NewMessage {
+  core::MessageRequest request;  // request.content is stored in the content table
+  uint32_t channel_index = 0;    // the channel in use first
+  std::string destination;       // ready-queue key, from the transport
+  // Status to store it with: kQueued, or kForbidden (stored final with
+  // `detail`, e.g. a suppressed recipient; never delivered).
+  core::Status initial_status = core::Status::kQueued;
+  std::string detail;
+};
+
+struct EnqueueOutcome {
+  core::Id id;
+  core::Status status = core::Status::kQueued;
+  bool duplicate = false;  // the idempotency key was known: id is the first message's
+};
+
+// A message with its history, as GET /v1/messages/{id} shows it.
+struct MessageView {
+  core::MessageRecord record;
+  core::Content content;
+  std::vector<core::Event> events;
+};
+
+// A message handed to the engine for delivery. The lease is identified by
+// record.lease_gen; results must quote it.
+struct Leased {
+  core::MessageRecord record;
+  std::shared_ptr<const core::Content> content;  // shared by messages with one content
+};
+
+struct LeaseRequest {
+  size_t max = 1000;  // at most this many messages
+  // Called on the writer thread for each due message's destination, in due
+  // order; false means "no room for it now": the message is pushed back by
+  // `defer_rejected_by` without an event or an attempt. Must be thread-safe
+  // with respect to the caller (give it a snapshot).
+  std::function<bool(std::string_view destination)> admit;
+  core::Duration defer_rejected_by{5000};
+};
+
+// What the engine decided about a leased message.
+struct Transition {
+  core::Id id;
+  uint64_t lease_gen = 0;         // ignored (and logged) if the lease is no longer current
+  core::Status status = core::Status::kDelivered;
+  // kDelivered / kFailed: final. kSending: retry later at due_at.
+  // kQueued: lease released without an attempt (shutdown), due at due_at.
+  std::string detail;             // event text: the reply, or the reason
+  std::optional<core::Reply> reply;
+  std::optional<core::Bounce> bounce;  // with kFailed
+  bool counts_attempt = true;     // false for kQueued releases
+  std::optional<core::TimePoint> due_at;  // REQUIRED for kSending and kQueued
+  // Channel fallback: when set, the message continues on this channel.
+  std::optional<uint32_t> channel_index;
+  std::string destination;        // new destination when channel_index is set
+};
+
+struct DestinationCount {
+  std::string destination;
+  core::Status status;
+  uint64_t count = 0;
+};
+
+struct Counts {
+  std::map<core::Status, uint64_t> by_status;     // every status present, zeros included
+  std::vector<DestinationCount> by_destination;   // non-zero only, sorted
+  uint64_t leased = 0;                            // messages in flight now
+};
+
+struct SpoolStats {
+  uint64_t commits = 0;
+  uint64_t ops_committed = 0;     // operations merged into those commits
+  StoreStats store;
+};
+
+class Spool {
+ public:
+  // Opens the spool over `store`, checks the format version, and reclaims
+  // every lease left by a previous process (they go back to queued, due now).
+  // `clock` and `ids` must outlive the Spool.
+  static core::Result<std::unique_ptr<Spool>> open(const core::SpoolConfig& config,
+                                                   std::unique_ptr<Store> store,
+                                                   const core::Clock& clock,
+                                                   core::IdGenerator& ids);
+  // Stops the writer after committing every operation already submitted.
+  ~Spool();
+
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  using EnqueueDone = std::function<void(std::vector<core::Result<EnqueueOutcome>>)>;
+  // Stores every message of `batch` for `tenant` in one transaction, with a
+  // "queued" (or initial_status) event each. `done` gets one result per item,
+  // in order: an item whose idempotency key is known gets the earlier id with
+  // duplicate = true and stores nothing. If the commit fails, every item gets
+  // the commit's error.
+  void enqueue(std::string tenant, std::vector<NewMessage> batch, EnqueueDone done);
+
+  // The record, content and events of `id`, or nullopt if unknown (or purged).
+  core::Result<std::optional<MessageView>> get(const core::Id& id, bool with_events = true) const;
+
+  // Cancels a message that is queued or waiting for a retry: status becomes
+  // cancelled. kConflict if it is in flight (leased) or already final;
+  // kNotFound if unknown. `done` gets the new status.
+  void cancel(const core::Id& id, std::string detail,
+              std::function<void(core::Result<core::Status>)> done);
+
+  // Leases due messages (due_at <= now) in priority order, then due order:
+  // status becomes sending, lease_gen is bumped, lease_until = now +
+  // lease_timeout. Messages whose expires_at has passed are not leased: they
+  // are failed with bounce category "expired" in the same transaction.
+  void lease(LeaseRequest request, std::function<void(core::Result<std::vector<Leased>>)> done);
+
+  // Applies the engine's decisions in one transaction. Transitions whose
+  // lease is stale (lease_gen mismatch, or message no longer leased) are
+  // skipped and counted in `stale`.
+  void apply(std::vector<Transition> transitions,
+             std::function<void(core::Result<size_t /*stale*/>)> done);
+
+  // Leases whose lease_until has passed go back to queued (due now).
+  void reclaim_expired_leases(std::function<void(core::Result<size_t>)> done);
+
+  // Deletes finished messages older than retention (record, events, content
+  // when no longer shared, idempotency key). At most `max` per call.
+  void purge(size_t max, std::function<void(core::Result<size_t>)> done);
+
+  // Earliest due time in the index, if any message is waiting.
+  core::Result<std::optional<core::TimePoint>> next_due() const;
+
+  core::Result<Counts> counts() const;
+  SpoolStats stats() const;
+
+  // Cheap, no I/O, no allocation: the hot path may call it on every request.
+  // The text is bland on purpose: it is shown to clients.
+  std::optional<std::string_view> unhealthy_reason() const noexcept;
+
+  // Blocking forms of the operations above, for the CLI and tests.
+  std::vector<core::Result<EnqueueOutcome>> enqueue_sync(std::string tenant,
+                                                         std::vector<NewMessage> batch);
+  core::Result<core::Status> cancel_sync(const core::Id& id, std::string detail);
+  core::Result<std::vector<Leased>> lease_sync(LeaseRequest request);
+  core::Result<size_t> apply_sync(std::vector<Transition> transitions);
+  core::Result<size_t> purge_sync(size_t max);
+  core::Result<size_t> reclaim_expired_leases_sync();
+
+ private:
+  class Impl;
+  explicit Spool(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace queue

@@ -1,0 +1,91 @@
+// transports/transport.h: one interface for every delivery channel.
+//
+// A Transport delivers batches of messages that share one destination (the
+// key it computes with destination()), and reports one Outcome per message.
+// It never calls the engine: results travel back only through the completion
+// it was given. Email (SMTP + DKIM), Telegram, Viber, VK, WhatsApp and SMS
+// each implement it; the sink transport answers by rule for load tests.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/message.h"
+
+namespace transports {
+
+enum class OutcomeKind : uint8_t {
+  kDelivered = 1,  // accepted by the receiving server or provider
+  kTransient = 2,  // try again later (4xx, timeouts, rate limits)
+  kPermanent = 3,  // will never succeed on this channel (5xx, blocked)
+};
+
+struct Outcome {
+  OutcomeKind kind = OutcomeKind::kTransient;
+  core::Reply reply;
+  // True when the failure is about this message (its size, its recipient),
+  // false when it is about the connection or the peer as a whole; the
+  // engine backs off a destination only for the latter.
+  bool blames_message = true;
+  // The provider told us when to come back (Telegram retry_after, 421).
+  std::optional<core::Duration> retry_after;
+};
+
+// Classifies an SMTP-style reply line: 2xx delivered, 4xx transient, 5xx
+// permanent. "451 4.7.1 try later" -> {kTransient, {451, "4.7.1", "try later"}}.
+// Anything that does not start with a 3-digit code is transient.
+Outcome outcome_from_reply(std::string_view reply_line);
+
+// One message of a batch. The pointers stay valid until `done` is called.
+struct Delivery {
+  const core::MessageRecord* record = nullptr;
+  const core::Content* content = nullptr;
+  uint32_t attempt = 1;  // 1 for the first attempt
+};
+
+using SendDone = std::function<void(std::vector<Outcome>)>;
+
+// Thread-safety: send() may be called concurrently from any thread.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  virtual std::string_view name() const noexcept = 0;
+  virtual bool serves(core::Channel channel) const noexcept = 0;
+
+  // The ready-queue key for `record` on `channel`: "email:gmail.com",
+  // "telegram:bot1". Pure; no I/O. Messages with one key share limits.
+  virtual std::string destination(const core::MessageRecord& record,
+                                  core::Channel channel) const = 0;
+
+  // Delivers `batch` (all with one destination). Calls `done` exactly once,
+  // from any thread, with one Outcome per delivery in batch order, within the
+  // transport's own deadlines. Never throws.
+  virtual void send(std::vector<Delivery> batch, SendDone done) = 0;
+};
+
+// Channel -> transport. Built once at startup from the config.
+class Registry {
+ public:
+  void add(std::shared_ptr<Transport> t);
+  // The transport serving `c`, or nullptr.
+  Transport* find(core::Channel c) const noexcept;
+
+ private:
+  std::vector<std::shared_ptr<Transport>> all_;
+};
+
+// The sink: answers every message by the first matching rule (see
+// core::SinkConfig); with latency > 0 answers after that delay using `timer`.
+// `schedule` runs a callback after a delay (the engine's executor).
+using Scheduler = std::function<void(core::Duration, std::function<void()>)>;
+core::Result<std::shared_ptr<Transport>> make_sink_transport(const core::SinkConfig& config,
+                                                             Scheduler schedule);
+
+}  // namespace transports
