@@ -1,1 +1,81 @@
-int main() { return 0; }
+// app/main.cpp: the `vestnik` command line. Wiring only (CLI11 -> app/*).
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/serve.h"
+
+int main(int argc, char** argv) {
+  CLI::App cli{"vestnik — email and notification delivery engine"};
+  cli.require_subcommand(1);
+  cli.set_version_flag("--version", "vestnik 0.1.0");
+
+  app::ServeOptions serve_opts;
+  auto* serve = cli.add_subcommand("serve", "run the daemon (API, spool, dispatcher)");
+  serve->add_option("-c,--config", serve_opts.config_path, "TOML config file (default: none)")
+      ->check(CLI::ExistingFile);
+
+  app::ClientFlags client;
+  auto add_client_flags = [&client](CLI::App* sub) {
+    sub->add_option("-c,--config", client.config_path, "config file, to find the API and spool")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--api", client.api, "API address host:port (default: api.listen)");
+    sub->add_option("--key", client.key, "API key (default: $VESTNIK_KEY, then the spool's admin.key)");
+    sub->add_flag("--json", client.json, "print the API's JSON answer");
+  };
+
+  app::SendFlags send_flags;
+  auto* send = cli.add_subcommand("send", "enqueue a message (from flags or a JSON file)");
+  add_client_flags(send);
+  send->add_option("-f,--file", send_flags.file, "JSON: a message, or {\"messages\": [...]}")
+      ->check(CLI::ExistingFile);
+  send->add_option("--to", send_flags.to_email, "recipient e-mail address");
+  send->add_option("--to-name", send_flags.to_name, "recipient display name");
+  send->add_option("--telegram", send_flags.telegram, "recipient Telegram chat id");
+  send->add_option("--phone", send_flags.phone, "recipient phone (E.164) for SMS");
+  send->add_option("--vk", send_flags.vk, "recipient VK peer id");
+  send->add_option("--viber", send_flags.viber, "recipient Viber id");
+  send->add_option("--whatsapp", send_flags.whatsapp, "recipient WhatsApp number (E.164)");
+  send->add_option("--channel", send_flags.channels, "channel, in order of preference (repeatable)");
+  send->add_option("--from", send_flags.from_email, "sender e-mail address");
+  send->add_option("--from-name", send_flags.from_name, "sender display name");
+  send->add_option("--subject", send_flags.subject, "subject");
+  send->add_option("--text", send_flags.text, "plain-text body");
+  send->add_option("--html", send_flags.html, "HTML body");
+  send->add_option("--template", send_flags.template_id, "stored template id");
+  send->add_option("--var", send_flags.vars, "template variable name=value (repeatable)");
+  send->add_option("--category", send_flags.category, "subscription category");
+  send->add_option("--priority", send_flags.priority, "transactional | normal | bulk");
+  send->add_option("--send-at", send_flags.send_at, "RFC 3339 time to send at");
+  send->add_option("--expires-at", send_flags.expires_at, "RFC 3339 time after which not to send");
+  send->add_option("--idempotency-key", send_flags.idempotency_key, "idempotency key");
+
+  std::string id;
+  auto* status = cli.add_subcommand("status", "show a message's status and events");
+  add_client_flags(status);
+  status->add_option("id", id, "message id")->required();
+
+  auto* cancel = cli.add_subcommand("cancel", "cancel a queued message");
+  add_client_flags(cancel);
+  cancel->add_option("id", id, "message id")->required();
+
+  auto* queue = cli.add_subcommand("queue", "counts per status and destination");
+  add_client_flags(queue);
+
+  auto* key = cli.add_subcommand("key", "API keys");
+  key->require_subcommand(1);
+  auto* key_show = key->add_subcommand("show", "print the generated admin key");
+  key_show->add_option("-c,--config", client.config_path, "config file, to find the spool")
+      ->check(CLI::ExistingFile);
+
+  CLI11_PARSE(cli, argc, argv);
+
+  if (serve->parsed()) return app::serve(serve_opts);
+  if (send->parsed()) return app::cmd_send(client, send_flags);
+  if (status->parsed()) return app::cmd_status(client, id);
+  if (cancel->parsed()) return app::cmd_cancel(client, id);
+  if (queue->parsed()) return app::cmd_queue(client);
+  if (key_show->parsed()) return app::cmd_key_show(client);
+  return 2;
+}

@@ -11,8 +11,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -28,23 +30,23 @@ struct ApiConfig {
   uint32_t max_batch = 10000;             // messages per POST /v1/messages:batch
   bool metrics_require_auth = false;      // GET /metrics without a key
   // performance
-  uint32_t threads = 0;                   // I/O threads; 0 = number of cores
-  Duration read_timeout{30'000};          // whole request, header to last body byte
-  Duration idle_timeout{60'000};          // keep-alive connection with no request
+  uint32_t threads = 0;           // I/O threads; 0 = number of cores
+  Duration read_timeout{30'000};  // whole request, header to last body byte
+  Duration idle_timeout{60'000};  // keep-alive connection with no request
   uint32_t max_connections = 4096;
 };
 
 // [spool]
 struct SpoolConfig {
   // behaviour
-  std::string path = "./var";             // directory; created 0700 if missing
+  std::string path = "./var";                  // directory; created 0700 if missing
   Duration retention{7LL * 24 * 3600 * 1000};  // finished messages kept this long
   Duration lease_timeout{10LL * 60 * 1000};    // a lease older than this is reclaimed
-  uint64_t min_free_bytes = 256ull << 20;  // refuse new messages (507) below this free space
+  uint64_t min_free_bytes = 256ull << 20;      // refuse new messages (507) below this free space
   // performance
   uint64_t map_size_initial = 256ull << 20;
-  uint64_t map_size_max = 1ull << 40;      // the map grows by doubling up to this
-  uint32_t group_commit_max_ops = 50000;   // operations merged into one transaction
+  uint64_t map_size_max = 1ull << 40;     // the map grows by doubling up to this
+  uint32_t group_commit_max_ops = 50000;  // operations merged into one transaction
   Duration purge_interval{60'000};
 };
 
@@ -60,33 +62,33 @@ struct RetryConfig {
 // [engine]
 struct EngineConfig {
   // performance
-  uint32_t max_active = 50000;            // messages leased and held in memory at once
+  uint32_t max_active = 50000;                // messages leased and held in memory at once
   uint32_t max_ready_per_destination = 5000;  // beyond this, due messages wait
-  Duration ready_full_delay{5'000};       // how far such messages are pushed back
-  uint32_t default_concurrency = 16;      // in-flight sends per destination
-  uint32_t batch_size = 100;              // messages per Transport::send
-  Duration poll_interval{200};            // due-index scan period when idle
-  uint32_t lease_batch = 5000;            // messages leased per spool transaction
+  Duration ready_full_delay{5'000};           // how far such messages are pushed back
+  uint32_t default_concurrency = 16;          // in-flight sends per destination
+  uint32_t batch_size = 100;                  // messages per Transport::send
+  Duration poll_interval{200};                // due-index scan period when idle
+  uint32_t lease_batch = 5000;                // messages leased per spool transaction
   // behaviour
-  Duration shutdown_grace{30'000};        // wait this long for in-flight sends on stop
+  Duration shutdown_grace{30'000};  // wait this long for in-flight sends on stop
 };
 
 // [log]
 struct LogConfig {
-  std::string level = "info";             // debug | info | warn | error
-  std::string file;                       // empty: stderr
+  std::string level = "info";  // debug | info | warn | error
+  std::string file;            // empty: stderr
 };
 
 enum class Role : uint8_t { kSender = 1, kAdmin = 2 };
 
 struct ApiKey {
-  std::string key;                        // the bearer token, >= 16 characters
+  std::string key;  // the bearer token, >= 16 characters
   Role role = Role::kSender;
 };
 
 // [[tenants]]
 struct TenantConfig {
-  std::string id;                         // [a-z0-9_-]{1,64}
+  std::string id;  // [a-z0-9_-]{1,64}
   std::vector<ApiKey> keys;
 };
 
@@ -95,8 +97,8 @@ struct TenantConfig {
 // attempts 1..N do, later attempts fall through to the next rule.
 struct SinkRule {
   std::string match;
-  std::string reply;                      // "451 4.7.1 try later"; code decides the outcome
-  uint32_t first_attempts = 0;            // 0: every attempt
+  std::string reply;            // "451 4.7.1 try later"; code decides the outcome
+  uint32_t first_attempts = 0;  // 0: every attempt
 };
 
 // [transports.sink] — a delivery target that talks to nobody: answers by
@@ -106,7 +108,7 @@ struct SinkConfig {
   std::vector<Channel> channels = {Channel::kEmail};  // channels it serves
   std::vector<SinkRule> rules;
   std::string default_reply = "250 2.0.0 accepted by sink";
-  Duration latency{0};                    // simulated time per send call
+  Duration latency{0};  // simulated time per send call
 };
 
 struct TransportsConfig {
@@ -121,7 +123,7 @@ struct Config {
   LogConfig log;
   std::vector<TenantConfig> tenants;
   TransportsConfig transports;
-  std::string source;                     // file it came from; empty = built-in defaults
+  std::string source;  // file it came from; empty = built-in defaults
 };
 
 // Thrown only while loading configuration (startup or reload).
@@ -135,11 +137,28 @@ class ConfigError : public std::runtime_error {
   std::string key_;
 };
 
-// REQUIRES: nothing. Throws ConfigError naming the key on any problem.
+// REQUIRES: nothing. Throws ConfigError naming the key on any problem: the
+// message starts with the dotted key ("engine.max_active: must be between 1
+// and 10000000 (line 4)", "tenants[1].keys[0].role: unknown role ...").
+// TOML syntax errors and unreadable files have no key; their message starts
+// with "<source>:<line>:<column>: " or "<path>: cannot read: ".
+// Unknown keys are refused at every level; absent keys keep their defaults.
 std::shared_ptr<const Config> load_config_file(const std::string& path);
 std::shared_ptr<const Config> load_config_string(std::string_view toml,
                                                  const std::string& source = "<string>");
+// The built-in defaults (source empty). One shared snapshot.
 std::shared_ptr<const Config> default_config();
+
+// A listen address split up: "127.0.0.1:8025", "[::1]:8025",
+// "localhost:8025". `host` has no brackets. Port 0 is accepted (the OS picks
+// one). nullopt unless the host is an IPv4 literal, a bracketed IPv6 literal
+// or a DNS name, and the port is 0..65535.
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  bool is_ipv6 = false;
+};
+std::optional<HostPort> parse_host_port(std::string_view s);
 
 std::string_view role_name(Role r) noexcept;
 

@@ -28,11 +28,13 @@ class Id {
   explicit Id(const std::array<uint8_t, kBytes>& b) noexcept : bytes_(b) {}
 
   // Parses the 26-character text form (case-insensitive; I/L read as 1, O as 0).
+  // Refuses other lengths, other characters and values above 2^128-1 (a
+  // first character beyond '7').
   static std::optional<Id> parse(std::string_view text) noexcept;
   // REQUIRES: raw.size() == kBytes.
   static Id from_bytes(std::string_view raw) noexcept;
 
-  std::string to_string() const;
+  std::string to_string() const;  // 26 characters, uppercase
   std::string_view bytes() const noexcept {
     return {reinterpret_cast<const char*>(bytes_.data()), kBytes};
   }
@@ -49,7 +51,9 @@ struct IdHash {
   size_t operator()(const Id& id) const noexcept;
 };
 
-// Thread-safe; monotonic per generator even if the clock steps back.
+// Thread-safe; monotonic per generator even if the clock steps back (ids then
+// keep the last millisecond and count up). Seeded from std::random_device, so
+// two generators, or two processes, do not repeat each other's ids.
 class IdGenerator {
  public:
   explicit IdGenerator(const Clock& clock);
@@ -58,9 +62,9 @@ class IdGenerator {
  private:
   const Clock& clock_;
   std::mutex mu_;
-  int64_t last_ms_ = 0;          // GUARDED_BY(mu_)
+  int64_t last_ms_ = -1;           // GUARDED_BY(mu_); -1: no id made yet
   std::array<uint8_t, 10> rnd_{};  // GUARDED_BY(mu_)
-  std::mt19937_64 rng_;          // GUARDED_BY(mu_)
+  std::mt19937_64 rng_;            // GUARDED_BY(mu_)
 };
 
 }  // namespace core

@@ -34,7 +34,9 @@ std::string_view channel_name(Channel c) noexcept;  // "email", "telegram", ...
 std::optional<Channel> parse_channel(std::string_view s) noexcept;
 
 // The marketplace's status vocabulary (ARCHITECTURE.md), kept exactly.
-enum class Status : uint8_t {
+// Named MessageStatus, not Status: core::Status is the Result<void> alias of
+// core/result.h, and both headers are included together everywhere.
+enum class MessageStatus : uint8_t {
   kQueued = 1,
   kSending = 2,
   kDelivered = 3,
@@ -43,13 +45,14 @@ enum class Status : uint8_t {
   kForbidden = 6,
   kComplained = 7,
 };
-inline constexpr Status kAllStatuses[] = {Status::kQueued,    Status::kSending,   Status::kDelivered,
-                                          Status::kFailed,    Status::kCancelled, Status::kForbidden,
-                                          Status::kComplained};
-std::string_view status_name(Status s) noexcept;  // "queued", ...
-std::optional<Status> parse_status(std::string_view s) noexcept;
+inline constexpr MessageStatus kAllStatuses[] = {
+    MessageStatus::kQueued,    MessageStatus::kSending,   MessageStatus::kDelivered,
+    MessageStatus::kFailed,    MessageStatus::kCancelled, MessageStatus::kForbidden,
+    MessageStatus::kComplained};
+std::string_view status_name(MessageStatus s) noexcept;  // "queued", ...
+std::optional<MessageStatus> parse_status(std::string_view s) noexcept;
 // delivered, failed, cancelled, forbidden, complained: no further delivery.
-bool is_final(Status s) noexcept;
+bool is_final(MessageStatus s) noexcept;
 
 // Transactional mail (order paid, password reset) is never delayed by bulk.
 enum class Priority : uint8_t {
@@ -93,13 +96,13 @@ struct Tag {
 
 // A validated request to send one message (api/ validates; queue/ stores).
 struct MessageRequest {
-  std::string idempotency_key;     // empty: none
-  std::vector<Channel> channels;   // preference order; never empty once validated
+  std::string idempotency_key;    // empty: none
+  std::vector<Channel> channels;  // preference order; never empty once validated
   Recipient to;
   Sender from;
-  std::string category;            // subscription category; "notifications" by default
+  std::string category;  // subscription category; "notifications" by default
   Content content;
-  std::string variables_json;      // a JSON object as compact text; "{}" when none
+  std::string variables_json;  // a JSON object as compact text; "{}" when none
   std::optional<TimePoint> send_at;
   std::optional<TimePoint> expires_at;
   Priority priority = Priority::kNormal;
@@ -108,22 +111,22 @@ struct MessageRequest {
 
 // A reply from a receiving server or provider, as the transport saw it.
 struct Reply {
-  uint16_t code = 0;      // SMTP-style code (250, 451, 550) or provider HTTP/status code
-  std::string enhanced;   // "5.1.1"; empty when the peer gave none
-  std::string text;       // the peer's words, verbatim (CR/LF removed)
+  uint16_t code = 0;     // SMTP-style code (250, 451, 550) or provider HTTP/status code
+  std::string enhanced;  // "5.1.1"; empty when the peer gave none
+  std::string text;      // the peer's words, verbatim (CR/LF removed)
 };
 
 struct Bounce {
-  std::string category;   // "bad-mailbox", "quota", "expired", ... (refined by #7)
+  std::string category;  // "bad-mailbox", "quota", "expired", ... (refined by #7)
   Reply reply;
 };
 
 // One change of status, kept per message.
 struct Event {
   TimePoint at;
-  Status status = Status::kQueued;
-  std::string detail;     // reply text or reason; may be empty
-  uint32_t attempt = 0;   // 1-based attempt this event belongs to; 0 if none
+  MessageStatus status = MessageStatus::kQueued;
+  std::string detail;    // reply text or reason; may be empty
+  uint32_t attempt = 0;  // 1-based attempt this event belongs to; 0 if none
   std::optional<Channel> channel;
 };
 
@@ -131,20 +134,20 @@ struct Event {
 struct MessageRecord {
   Id id;
   std::string tenant;
-  Id content_id;                 // key of the Content in the spool
-  MessageRequest request;        // content part is empty here; see content_id
+  Id content_id;           // key of the Content in the spool
+  MessageRequest request;  // content part is empty here; see content_id
   TimePoint created_at;
-  Status status = Status::kQueued;
-  uint32_t attempts = 0;         // attempts made (results received)
-  uint32_t channel_index = 0;    // index into request.channels in use now
-  std::string destination;       // ready-queue key given by the transport ("email:gmail.com")
-  TimePoint due_at;              // next time the message may be tried
-  uint64_t lease_gen = 0;        // bumped on every lease; results of older leases are ignored
+  MessageStatus status = MessageStatus::kQueued;
+  uint32_t attempts = 0;       // attempts made (results received)
+  uint32_t channel_index = 0;  // index into request.channels in use now
+  std::string destination;     // ready-queue key given by the transport ("email:gmail.com")
+  TimePoint due_at;            // next time the message may be tried
+  uint64_t lease_gen = 0;      // bumped on every lease; results of older leases are ignored
   std::optional<TimePoint> lease_until;  // set while handed to a transport
   std::optional<Reply> last_reply;
-  std::optional<Bounce> bounce;  // set when failed (or complained)
+  std::optional<Bounce> bounce;          // set when failed (or complained)
   std::optional<TimePoint> finished_at;  // set when the status became final
-  uint32_t event_count = 0;      // number of events stored (next event's sequence number)
+  uint32_t event_count = 0;              // number of events stored (next event's sequence number)
 
   Channel channel() const noexcept { return request.channels.at(channel_index); }
 };

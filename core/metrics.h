@@ -39,40 +39,57 @@ class Gauge {
 };
 
 // Fixed buckets chosen at declaration (upper bounds, seconds or bytes).
+// A value v lands in the first bucket with v <= bound (Prometheus `le`).
+// The sum is kept in millionths, so it is exact to 1e-6 and holds up to
+// about 9.2e12 in total; NaN is counted (in +Inf) but not summed.
 class Histogram {
  public:
+  // Non-finite bounds are dropped; the rest are sorted and de-duplicated.
   explicit Histogram(std::vector<double> bounds);
+  // Lock-free: two relaxed atomic adds and a binary search.
   void observe(double v) noexcept;
   const std::vector<double>& bounds() const noexcept { return bounds_; }
-  // Cumulative counts per bound, then +Inf; sum; count.
+  // Cumulative counts per bound, then +Inf; sum; count (== the +Inf count,
+  // so a snapshot is always self-consistent).
   void snapshot(std::vector<uint64_t>* cumulative, double* sum, uint64_t* count) const;
 
  private:
   std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1
-  std::atomic<uint64_t> sum_micros_{0};  // sum * 1e6, to stay lock-free
-  std::atomic<uint64_t> count_{0};
+  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1, not cumulative
+  std::atomic<uint64_t> sum_micros_{0};  // sum * 1e6 as two's complement, to stay lock-free
 };
 
 enum class Kind : uint8_t { kCounter, kGauge, kHistogram };
 
+// Thread-safe. A local Registry (tests) owns its metrics like global() does.
 class Registry {
  public:
   static Registry& global();
+
+  Registry();
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
 
   // Declaring the same name twice returns the same metric; REQUIRES: same kind.
   Counter* counter(std::string_view name, std::string_view help);
   Gauge* gauge(std::string_view name, std::string_view help);
   Histogram* histogram(std::string_view name, std::string_view help, std::vector<double> bounds);
 
-  // Labelled families: one label key, at most max_series values.
+  // Labelled families: one label key, at most max_series values; any further
+  // value is counted under "_other". Takes the registry lock: look a series
+  // up once and keep the pointer, do not call this per event.
   Counter* counter(std::string_view name, std::string_view help, std::string_view label_key,
                    std::string_view label_value, size_t max_series = 64);
   Gauge* gauge(std::string_view name, std::string_view help, std::string_view label_key,
                std::string_view label_value, size_t max_series = 64);
 
-  // Prometheus text exposition format 0.0.4.
+  // Prometheus text exposition format 0.0.4, metrics sorted by name, series
+  // by label value. Safe to call while other threads update the metrics.
   std::string render() const;
+
+  // Declaring a name again with another kind, or another label key, or once
+  // with and once without a label, is a programming error: it aborts.
 
  private:
   struct Series;

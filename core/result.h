@@ -8,7 +8,7 @@
 #pragma once
 
 #include <boost/system/result.hpp>
-
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,11 +49,25 @@ struct Error {
   std::string to_string() const;  // "invalid_argument: to.email: ..." for logs and CLI
 };
 
-// Required by boost::system::result::value() for a custom error type.
+// What Result<T>::value() throws when it holds an error; what() is
+// Error::to_string(). Only tests and startup code should ever see it.
+class BadResultAccess : public std::runtime_error {
+ public:
+  explicit BadResultAccess(Error e);
+  const Error& error() const noexcept { return error_; }
+
+ private:
+  Error error_;
+};
+
+// Required by boost::system::result::value() for a custom error type (found
+// by argument-dependent lookup). Throws BadResultAccess.
 [[noreturn]] void throw_exception_from_error(const Error& e, const boost::source_location& loc);
 
 template <class T>
 using Result = boost::system::result<T, Error>;
+// Result<void>, named as LevelDB names it. The delivery state of a message is
+// core::MessageStatus (core/message.h).
 using Status = Result<void>;
 
 inline Error make_error(Errc code, std::string message, std::string field = {}) {

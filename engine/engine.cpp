@@ -1,1 +1,130 @@
-// placeholder
+// engine/engine.cpp: the Engine facade: routing on submit, and forwarding to
+// the dispatcher (dispatcher.h) for everything that runs on its strand.
+//
+// submit() does its routing on the caller's thread (pure work, no strand
+// hop) and hands the routable items to the spool as one batch, so a batch
+// request is one group-committed transaction. Items the router refused keep
+// their place in the answer.
+#include "engine/engine.h"
+
+#include <optional>
+#include <utility>
+
+#include "engine/dispatcher.h"
+#include "engine/router.h"
+
+namespace engine {
+
+class Engine::Impl {
+ public:
+  Impl(std::shared_ptr<const core::Config> config, queue::Spool& spool,
+       const transports::Registry& transports, const core::Clock& clock,
+       boost::asio::any_io_executor executor)
+      : spool_(spool),
+        transports_(transports),
+        clock_(clock),
+        dispatcher_(std::make_shared<Dispatcher>(std::move(config), spool, transports, clock,
+                                                 std::move(executor))) {}
+
+  void submit(std::string tenant, std::vector<core::MessageRequest> requests,
+              std::function<void(SubmitResult)> done);
+
+  Dispatcher& dispatcher() { return *dispatcher_; }
+
+ private:
+  queue::Spool& spool_;
+  const transports::Registry& transports_;
+  const core::Clock& clock_;
+  std::shared_ptr<Dispatcher> dispatcher_;
+};
+
+void Engine::Impl::submit(std::string tenant, std::vector<core::MessageRequest> requests,
+                          std::function<void(SubmitResult)> done) {
+  const size_t n = requests.size();
+  const core::TimePoint now = clock_.now();
+  std::vector<std::optional<core::Error>> refused(n);
+  std::vector<queue::NewMessage> batch;
+  batch.reserve(n);
+  bool due_now = false;
+  for (size_t i = 0; i < n; ++i) {
+    core::MessageRequest& request = requests[i];
+    core::Result<Route> r = route(request, transports_);
+    if (!r) {
+      refused[i] = std::move(r.error());
+      continue;
+    }
+    due_now = due_now || !request.send_at || *request.send_at <= now;
+    queue::NewMessage m;
+    m.request = std::move(request);
+    m.channel_index = r->channel_index;
+    m.destination = std::move(r->destination);
+    batch.push_back(std::move(m));
+  }
+
+  auto merge = [n, refused = std::move(refused)](
+                   std::vector<core::Result<queue::EnqueueOutcome>> stored) mutable {
+    SubmitResult out;
+    out.items.reserve(n);
+    size_t k = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (refused[i]) {
+        out.items.emplace_back(std::move(*refused[i]));
+      } else if (k < stored.size()) {
+        out.items.push_back(std::move(stored[k++]));
+      } else {
+        out.items.emplace_back(
+            core::make_error(core::Errc::kInternal, "the spool gave no result for this item"));
+      }
+    }
+    return out;
+  };
+
+  if (batch.empty()) {
+    done(merge({}));
+    return;
+  }
+  spool_.enqueue(std::move(tenant), std::move(batch),
+                 [merge = std::move(merge), done = std::move(done), due_now,
+                  weak = std::weak_ptr<Dispatcher>(dispatcher_)](
+                     std::vector<core::Result<queue::EnqueueOutcome>> stored) mutable {
+                   bool stored_new = false;
+                   for (const auto& s : stored) {
+                     if (s && !s->duplicate && s->status == core::MessageStatus::kQueued)
+                       stored_new = true;
+                   }
+                   if (due_now && stored_new) {
+                     if (auto d = weak.lock()) d->wake();
+                   }
+                   done(merge(std::move(stored)));
+                 });
+}
+
+Engine::Engine(std::shared_ptr<const core::Config> config, queue::Spool& spool,
+               const transports::Registry& transports, const core::Clock& clock,
+               boost::asio::any_io_executor executor)
+    : impl_(std::make_shared<Impl>(std::move(config), spool, transports, clock,
+                                   std::move(executor))) {}
+
+Engine::~Engine() = default;
+
+void Engine::submit(std::string tenant, std::vector<core::MessageRequest> requests,
+                    std::function<void(SubmitResult)> done) {
+  impl_->submit(std::move(tenant), std::move(requests), std::move(done));
+}
+
+void Engine::cancel(const core::Id& id,
+                    std::function<void(core::Result<core::MessageStatus>)> done) {
+  impl_->dispatcher().cancel(id, std::move(done));
+}
+
+void Engine::start() { impl_->dispatcher().start(); }
+
+void Engine::stop(std::function<void()> done) { impl_->dispatcher().stop(std::move(done)); }
+
+void Engine::TEST_poll() { impl_->dispatcher().TEST_poll(); }
+
+std::vector<DestinationState> Engine::destinations() const {
+  return impl_->dispatcher().destinations();
+}
+
+}  // namespace engine

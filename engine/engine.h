@@ -12,10 +12,10 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-
+#include <cstdint>
 #include <functional>
 #include <memory>
-#include <random>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,15 +28,19 @@
 
 namespace engine {
 
-// The retry schedule as data (tested as data, STYLE.md R13).
+// The retry schedule as data (tested as data, STYLE.md R13). Immutable;
+// safe to share between threads.
 class RetryPolicy {
  public:
   explicit RetryPolicy(const core::RetryConfig& config);
   // Retries allowed after the first attempt (schedule length; 4 by default).
   uint32_t max_retries() const noexcept;
   // Delay before the next try after `attempts_made` attempts (1-based count
-  // of attempts already made), jittered with `rng_unit` in [0,1); nullopt
-  // when no retry is left.
+  // of attempts already made), jittered with `rng_unit` in [0,1): the
+  // schedule's entry scaled by 1 - j + 2 j rng_unit, i.e. within [1-j, 1+j]
+  // (j = config jitter, clamped to [0,1]). nullopt when no retry is left
+  // (attempts_made > max_retries()).
+  // REQUIRES: attempts_made >= 1.
   std::optional<core::Duration> delay_after(uint32_t attempts_made, double rng_unit) const;
   // The un-jittered schedule, for display and tests.
   std::vector<core::Duration> schedule() const;
@@ -52,14 +56,17 @@ struct SubmitResult {
 // Per-destination state, for GET /v1/queues and `vestnik queue`.
 struct DestinationState {
   std::string destination;
-  size_t ready = 0;       // leased, waiting for a send slot
-  size_t in_flight = 0;   // messages inside transport sends
+  size_t ready = 0;      // leased, waiting for a send slot
+  size_t in_flight = 0;  // messages inside transport sends
   uint32_t concurrency = 0;
 };
 
 class Engine {
  public:
-  // `spool`, `transports` and `clock` must outlive the Engine.
+  // `spool`, `transports` and `clock` must outlive the Engine, and the
+  // executor's execution context must outlive it too. Destroying an Engine
+  // that was not stopped abandons what it holds: leased messages go back to
+  // queued when the spool reclaims their expired leases.
   Engine(std::shared_ptr<const core::Config> config, queue::Spool& spool,
          const transports::Registry& transports, const core::Clock& clock,
          boost::asio::any_io_executor executor);
@@ -73,25 +80,46 @@ class Engine {
   // serving that channel; "<channel>:<domain or default>" when none is
   // configured yet: such messages wait, they are not refused), then enqueues
   // durably. Items with no usable channel get kInvalidArgument naming
-  // "channels". `done` runs on the spool's writer thread (see queue.h) once
-  // the batch is durable.
+  // "channels" and keep their position in the result. `done` runs on the
+  // spool's writer thread (see queue.h) once the batch is durable, or on the
+  // calling thread, before submit() returns, when no item was routable.
+  // When something became due now, the dispatcher is woken at once.
   void submit(std::string tenant, std::vector<core::MessageRequest> requests,
               std::function<void(SubmitResult)> done);
 
-  // Cancels a queued message (see Spool::cancel).
-  void cancel(const core::Id& id, std::function<void(core::Result<core::Status>)> done);
+  // Cancels a message that is queued or waiting for a retry (see
+  // Spool::cancel). A message leased by this engine but still waiting in a
+  // ready queue (not yet handed to a transport) is taken out and cancelled
+  // too; one inside a transport send gets kConflict. `done` runs on the
+  // spool's writer thread or the engine's strand.
+  void cancel(const core::Id& id, std::function<void(core::Result<core::MessageStatus>)> done);
 
-  // Starts the dispatcher loop.
+  // Starts the dispatcher loop and the lease-reclaim and purge timers.
+  // Idempotent; ignored after stop().
   void start();
-  // Graceful stop: no new leases; waits up to shutdown_grace for in-flight
-  // sends, releases everything still leased back to queued, commits, then
-  // calls `done` (on the engine's strand).
+  // Graceful stop: no new leases and no new sends; messages waiting in ready
+  // queues are released back to queued at once; waits up to shutdown_grace
+  // for in-flight sends, releases whatever is still leased back to queued
+  // (due now, not counted as an attempt), commits, then calls `done` (on the
+  // engine's strand). Outcomes arriving later are ignored. Calling stop()
+  // again queues another `done` for the same completion.
   void stop(std::function<void()> done);
 
-  // Runs one dispatcher step now (lease, dispatch, flush results) without
-  // waiting for the poll timer. For tests with a ManualClock.
+  // Runs dispatcher steps now, without waiting for the poll timer, until the
+  // engine is quiet: repeats "step, then wait until every spool operation
+  // in progress has completed and its result was taken in" while a step
+  // made progress (leased, dispatched, took outcomes or flushed) or work is
+  // still under way (an answer posted but not taken in, a decision not yet
+  // committed), at most 64 times. Outcomes a transport gives inside send()
+  // (or before TEST_poll is called) are thus committed
+  // before TEST_poll returns, which makes tests with a ManualClock
+  // deterministic. Works with or without start().
+  // REQUIRES: the executor is run by another thread (or this call is made
+  // from inside the engine's strand, where it runs a single step).
   void TEST_poll();
 
+  // Thread-safe snapshot of the ready queues, refreshed on every poll tick
+  // (so at most engine.poll_interval old), by TEST_poll and at stop.
   std::vector<DestinationState> destinations() const;
 
  private:

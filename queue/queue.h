@@ -14,8 +14,13 @@
 // status updates keep working so delivery can drain the spool.
 //
 // Thread-safety: every method may be called from any thread. Callbacks run on
-// the writer thread: they must be short and must not wait for another spool
-// operation (post the result to your own executor instead).
+// the writer thread: they must be short, must not throw, and must not wait for
+// another spool operation (post the result to your own executor instead); the
+// *_sync forms called from a callback return kInternal instead of deadlocking.
+//
+// Cost: enqueue() encodes its batch on the caller's thread; the writer only
+// checks idempotency keys and stores ready-made bytes (bench/queue_enqueue.cpp).
+// Store format and recovery rules: queue/FORMAT.md.
 #pragma once
 
 #include <atomic>
@@ -43,13 +48,13 @@ struct NewMessage {
   std::string destination;       // ready-queue key, from the transport
   // Status to store it with: kQueued, or kForbidden (stored final with
   // `detail`, e.g. a suppressed recipient; never delivered).
-  core::Status initial_status = core::Status::kQueued;
+  core::MessageStatus initial_status = core::MessageStatus::kQueued;
   std::string detail;
 };
 
 struct EnqueueOutcome {
   core::Id id;
-  core::Status status = core::Status::kQueued;
+  core::MessageStatus status = core::MessageStatus::kQueued;
   bool duplicate = false;  // the idempotency key was known: id is the first message's
 };
 
@@ -72,56 +77,71 @@ struct LeaseRequest {
   // Called on the writer thread for each due message's destination, in due
   // order; false means "no room for it now": the message is pushed back by
   // `defer_rejected_by` without an event or an attempt. Must be thread-safe
-  // with respect to the caller (give it a snapshot).
+  // with respect to the caller (give it a snapshot). Empty: admit all.
+  // It may be asked again about the same messages if the transaction has to
+  // run twice (the LMDB map grew), so it should be a predicate over its
+  // snapshot, not a counter of what it admitted.
   std::function<bool(std::string_view destination)> admit;
-  core::Duration defer_rejected_by{5000};
+  core::Duration defer_rejected_by{5000};  // at least 1 ms is used
+  // One call examines at most about 4 * max + 1024 due entries, so that a
+  // destination that rejects everything cannot hold the writer.
 };
 
 // What the engine decided about a leased message.
 struct Transition {
   core::Id id;
-  uint64_t lease_gen = 0;         // ignored (and logged) if the lease is no longer current
-  core::Status status = core::Status::kDelivered;
-  // kDelivered / kFailed: final. kSending: retry later at due_at.
-  // kQueued: lease released without an attempt (shutdown), due at due_at.
-  std::string detail;             // event text: the reply, or the reason
+  uint64_t lease_gen = 0;  // ignored (and logged) if the lease is no longer current
+  core::MessageStatus status = core::MessageStatus::kDelivered;
+  // kDelivered / kFailed (any final status): final. kSending: retry later
+  // at due_at. kQueued: lease released without an attempt (shutdown), due at
+  // due_at; a message that has already made attempts stays sending (it is
+  // between retries), one that has not goes back to queued.
+  std::string detail;  // event text: the reply, or the reason
   std::optional<core::Reply> reply;
-  std::optional<core::Bounce> bounce;  // with kFailed
-  bool counts_attempt = true;     // false for kQueued releases
+  std::optional<core::Bounce> bounce;     // with kFailed
+  bool counts_attempt = true;             // false for kQueued releases
   std::optional<core::TimePoint> due_at;  // REQUIRED for kSending and kQueued
   // Channel fallback: when set, the message continues on this channel.
   std::optional<uint32_t> channel_index;
-  std::string destination;        // new destination when channel_index is set
+  std::string destination;  // new destination when channel_index is set
 };
 
 struct DestinationCount {
   std::string destination;
-  core::Status status;
+  core::MessageStatus status = core::MessageStatus::kQueued;
   uint64_t count = 0;
 };
 
 struct Counts {
-  std::map<core::Status, uint64_t> by_status;     // every status present, zeros included
-  std::vector<DestinationCount> by_destination;   // non-zero only, sorted
-  uint64_t leased = 0;                            // messages in flight now
+  std::map<core::MessageStatus, uint64_t> by_status;  // every status present, zeros included
+  std::vector<DestinationCount> by_destination;       // non-zero only, sorted
+  uint64_t leased = 0;                                // messages in flight now
 };
 
 struct SpoolStats {
   uint64_t commits = 0;
-  uint64_t ops_committed = 0;     // operations merged into those commits
+  uint64_t ops_committed = 0;  // operations merged into those commits
+  // CPU time the writer thread has used since open (it is the serial part
+  // of every write, so this over wall time is the writer's utilisation).
+  uint64_t writer_cpu_ns = 0;
   StoreStats store;
 };
 
 class Spool {
  public:
   // Opens the spool over `store`, checks the format version, and reclaims
-  // every lease left by a previous process (they go back to queued, due now).
-  // `clock` and `ids` must outlive the Spool.
+  // every lease left by a previous process (they go back to queued, due now,
+  // with an event "lease reclaimed after restart"; a message that had made
+  // attempts stays sending). `clock` and `ids` must outlive the Spool.
+  // Errors: kCorruption (format newer than this build, or unreadable), and
+  // whatever the store returns.
   static core::Result<std::unique_ptr<Spool>> open(const core::SpoolConfig& config,
                                                    std::unique_ptr<Store> store,
                                                    const core::Clock& clock,
                                                    core::IdGenerator& ids);
-  // Stops the writer after committing every operation already submitted.
+  // Stops the writer after committing every operation already submitted
+  // (their callbacks run before this returns). Operations submitted during
+  // or after destruction fail with kUnavailable on the caller's thread.
   ~Spool();
 
   Spool(const Spool&) = delete;
@@ -142,7 +162,7 @@ class Spool {
   // cancelled. kConflict if it is in flight (leased) or already final;
   // kNotFound if unknown. `done` gets the new status.
   void cancel(const core::Id& id, std::string detail,
-              std::function<void(core::Result<core::Status>)> done);
+              std::function<void(core::Result<core::MessageStatus>)> done);
 
   // Leases due messages (due_at <= now) in priority order, then due order:
   // status becomes sending, lease_gen is bumped, lease_until = now +
@@ -156,7 +176,9 @@ class Spool {
   void apply(std::vector<Transition> transitions,
              std::function<void(core::Result<size_t /*stale*/>)> done);
 
-  // Leases whose lease_until has passed go back to queued (due now).
+  // Leases whose lease_until has passed go back to queued (due now), or stay
+  // sending if the message has made attempts; each gets an event. At most
+  // 10,000 per call.
   void reclaim_expired_leases(std::function<void(core::Result<size_t>)> done);
 
   // Deletes finished messages older than retention (record, events, content
@@ -174,9 +196,10 @@ class Spool {
   std::optional<std::string_view> unhealthy_reason() const noexcept;
 
   // Blocking forms of the operations above, for the CLI and tests.
+  // REQUIRES: not called from a spool callback (they return kInternal).
   std::vector<core::Result<EnqueueOutcome>> enqueue_sync(std::string tenant,
                                                          std::vector<NewMessage> batch);
-  core::Result<core::Status> cancel_sync(const core::Id& id, std::string detail);
+  core::Result<core::MessageStatus> cancel_sync(const core::Id& id, std::string detail);
   core::Result<std::vector<Leased>> lease_sync(LeaseRequest request);
   core::Result<size_t> apply_sync(std::vector<Transition> transitions);
   core::Result<size_t> purge_sync(size_t max);

@@ -8,9 +8,11 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,14 +53,21 @@ class ReadTxn {
 class WriteTxn : public ReadTxn {
  public:
   virtual core::Status put(Table t, std::string_view key, std::string_view value) = 0;
+  // put() for a key that probably sorts after every key of the table (a new
+  // time-ordered id). LMDB then fills pages instead of splitting them in
+  // half, which halves the pages such tables write. Correct for any key: a
+  // key that is not last falls back to an ordinary put.
+  virtual core::Status put_append(Table t, std::string_view key, std::string_view value) {
+    return put(t, key, value);
+  }
   // Returns false when the key was not there.
   virtual core::Result<bool> del(Table t, std::string_view key) = 0;
 };
 
 struct StoreStats {
-  uint64_t map_size = 0;     // bytes reserved for the map
-  uint64_t used_bytes = 0;   // bytes of pages in use
-  uint64_t map_grows = 0;    // times the map was enlarged since open
+  uint64_t map_size = 0;    // bytes reserved for the map
+  uint64_t used_bytes = 0;  // bytes of pages in use
+  uint64_t map_grows = 0;   // times the map was enlarged since open
 };
 
 // Thread-safety: write() is called by one thread at a time (the spool's
@@ -82,7 +91,7 @@ class Store {
 };
 
 struct LmdbOptions {
-  std::string path;                       // directory holding data.mdb and lock.mdb
+  std::string path;  // directory holding data.mdb and lock.mdb
   uint64_t map_size_initial = 256ull << 20;
   uint64_t map_size_max = 1ull << 40;
 };
@@ -94,14 +103,24 @@ core::Result<std::unique_ptr<Store>> open_lmdb_store(const LmdbOptions& options)
 // Volatile, for tests. Same semantics as LMDB (snapshot reads, atomic writes).
 std::unique_ptr<Store> make_memory_store();
 
-// Wraps another store; commits fail on demand. For tests of fail-stop paths.
+// Wraps another store; commits fail on demand, and writes can be held at
+// the door. For tests of fail-stop paths and of group commit.
+// Thread-safety: as Store; the TEST_ hooks may be called from any thread.
 class FaultInjectingStore final : public Store {
  public:
   explicit FaultInjectingStore(std::unique_ptr<Store> inner);
   // The next `n` commits fail with `code` without changing the inner store,
-  // as a sync failure that lost the transaction would.
+  // as a sync failure that lost the transaction would. The write function
+  // still runs, so everything up to the commit is exercised.
   void TEST_fail_commits(int n, core::Errc code);
+  // Commits that succeeded.
   int TEST_commits() const noexcept;
+  // While held, write() waits before running its function. Lets a test
+  // queue work behind a write that is "in progress" deterministically.
+  void TEST_hold_writes();
+  // Returns once a write() is waiting at the door.
+  void TEST_wait_until_write_held();
+  void TEST_release_writes();
 
   core::Status write(const std::function<core::Status(WriteTxn&)>& fn) override;
   core::Status read(const std::function<core::Status(ReadTxn&)>& fn) const override;
@@ -112,6 +131,10 @@ class FaultInjectingStore final : public Store {
   std::atomic<int> fail_n_{0};
   std::atomic<int> fail_code_{0};
   std::atomic<int> commits_{0};
+  std::mutex hold_mu_;
+  std::condition_variable hold_cv_;
+  bool hold_ = false;     // GUARDED_BY(hold_mu_)
+  bool waiting_ = false;  // GUARDED_BY(hold_mu_)
 };
 
 }  // namespace queue

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/message.h"
+#include "core/result.h"
 
 namespace transports {
 
@@ -39,8 +40,27 @@ struct Outcome {
 
 // Classifies an SMTP-style reply line: 2xx delivered, 4xx transient, 5xx
 // permanent. "451 4.7.1 try later" -> {kTransient, {451, "4.7.1", "try later"}}.
-// Anything that does not start with a 3-digit code is transient.
+// The code is RFC 5321's Reply-code ([2-5][0-5][0-9]) followed by the end,
+// a space or '-' (a multi-line reply's continuation marker). The next word
+// is taken as the enhanced code (RFC 3463) only if it has the form
+// class.subject.detail (class one digit, then 1-3 digits each) and its class
+// equals the code's first digit; otherwise it is part of the text. CR and LF
+// are removed. A line that does not start with a Reply-code is transient
+// with code 0 and the whole line as text; 3xx (not a final answer about a
+// message) is transient too. 421 (service closing) blames the connection,
+// not the message. Pure; never fails.
 Outcome outcome_from_reply(std::string_view reply_line);
+
+// The reply as one line, "451 4.7.1 try later" (parts left out when empty);
+// the inverse of outcome_from_reply for well-formed replies. For event
+// details and logs.
+std::string reply_line(const core::Reply& reply);
+
+// The ready-queue key used when a transport has no finer notion:
+// "<channel>:<lowercased domain>" for email ("email:gmail.com"; ASCII
+// letters are lowered, UTF-8 IDN bytes kept), "<channel>:default" for every
+// other channel and for an email address without a domain.
+std::string default_destination(core::Channel channel, std::string_view address);
 
 // One message of a batch. The pointers stay valid until `done` is called.
 struct Delivery {
@@ -70,11 +90,15 @@ class Transport {
   virtual void send(std::vector<Delivery> batch, SendDone done) = 0;
 };
 
-// Channel -> transport. Built once at startup from the config.
+// Channel -> transport. Built once at startup from the config, then only
+// read: find() is safe from any thread once add() calls are over.
 class Registry {
  public:
+  // REQUIRES: t is not null. When two transports serve one channel, the one
+  // added first serves it.
   void add(std::shared_ptr<Transport> t);
-  // The transport serving `c`, or nullptr.
+  // The transport serving `c`, or nullptr. The pointer lives as long as the
+  // Registry.
   Transport* find(core::Channel c) const noexcept;
 
  private:
@@ -82,8 +106,12 @@ class Registry {
 };
 
 // The sink: answers every message by the first matching rule (see
-// core::SinkConfig); with latency > 0 answers after that delay using `timer`.
-// `schedule` runs a callback after a delay (the engine's executor).
+// core::SinkConfig); with latency > 0 answers after that delay using
+// `schedule`, which runs a callback after a delay (e.g. a timer on the
+// engine's executor); with latency 0 it answers inside send().
+// Destinations follow default_destination(). Errors (kInvalidArgument,
+// naming the key): a rule's regex does not compile, a reply does not start
+// with a 2xx/4xx/5xx code, latency > 0 without a scheduler.
 using Scheduler = std::function<void(core::Duration, std::function<void()>)>;
 core::Result<std::shared_ptr<Transport>> make_sink_transport(const core::SinkConfig& config,
                                                              Scheduler schedule);

@@ -1,0 +1,113 @@
+// api/routes.h: what the HTTP session hands to the endpoint handlers, and
+// the handlers themselves (private to api/).
+//
+// The session (session.cpp) owns sockets, parsing, deadlines and keep-alive;
+// the router (router.cpp) maps a method and path to a RouteId and checks the
+// key; handlers (routes_*.cpp, one file per endpoint group) turn a Request
+// into a Response and never see Beast. Handlers run on the connection's
+// strand; the ones that wait for the spool co_await (bridge.h) and never
+// block the thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "api/api.h"
+#include "core/clock.h"
+#include "core/config.h"
+
+namespace api {
+
+// Everything a handler may use. The references outlive every session
+// (Server's REQUIRES).
+struct Services {
+  std::shared_ptr<const core::Config> config;
+  engine::Engine& engine;
+  queue::Spool& spool;
+  std::shared_ptr<const KeyRing> keys;
+  const core::Clock& clock;
+};
+
+enum class Format : uint8_t { kJson, kProtobuf };
+
+inline constexpr std::string_view kJsonType = "application/json";
+inline constexpr std::string_view kProtobufType = "application/x-protobuf";
+inline constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
+
+struct Request {
+  boost::beast::http::verb method = boost::beast::http::verb::get;
+  std::string_view path;   // percent-decoded, without the query
+  std::string_view query;  // after '?', raw
+  std::string_view param;  // the {id} of /v1/messages/{id}
+  std::string_view body;
+  Format body_format = Format::kJson;
+  Format reply_format = Format::kJson;
+  const Principal* principal = nullptr;  // set on routes that need a key
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string_view content_type = kJsonType;  // static strings only
+  std::string body;
+  std::string_view allow;  // with 405
+  // 401: add "WWW-Authenticate: Bearer" (with error="invalid_token" when a
+  // key was presented but not recognised).
+  bool challenge = false;
+  bool invalid_token = false;
+};
+
+enum class RouteId : uint8_t {
+  kSendMessage,    // POST /v1/messages
+  kSendBatch,      // POST /v1/messages:batch
+  kGetMessage,     // GET /v1/messages/{id}
+  kCancelMessage,  // DELETE /v1/messages/{id}
+  kHealthz,        // GET /healthz
+  kMetrics,        // GET /metrics
+  kQueues,         // GET /v1/queues
+};
+inline constexpr size_t kRouteCount = 7;
+std::string_view route_name(RouteId id) noexcept;  // for metrics labels
+
+struct Route {
+  RouteId id;
+  std::string_view param;
+};
+
+// Splits `target` into the percent-decoded path (into `*path`) and the raw
+// query. False when the target is not origin-form ("/...") or holds a bad
+// or NUL escape.
+bool split_target(std::string_view target, std::string* path, std::string_view* query);
+
+// Finds the route of `method` `path` (HEAD is served as GET). On a miss
+// returns the ready 404, or 405 with Allow.
+std::variant<Route, Response> match_route(boost::beast::http::verb method, std::string_view path,
+                                          Format reply_format);
+
+// Authenticates and authorises `authorization` (the header's value) for
+// `route`; on success stores the principal in `*out` (nullptr on public
+// routes) and returns nullopt, otherwise the 401/403 response.
+std::optional<Response> authorize(const Services& s, RouteId route,
+                                  std::string_view authorization, Format reply_format,
+                                  const Principal** out);
+
+// Runs the handler of `route`.
+boost::asio::awaitable<Response> handle(Services& s, Route route, const Request& req);
+
+// routes_messages.cpp
+boost::asio::awaitable<Response> send_message(Services& s, const Request& req);
+boost::asio::awaitable<Response> send_batch(Services& s, const Request& req);
+Response get_message(Services& s, const Request& req);
+boost::asio::awaitable<Response> cancel_message(Services& s, const Request& req);
+
+// routes_ops.cpp
+Response healthz(Services& s, const Request& req);
+Response metrics(Services& s, const Request& req);
+Response queues(Services& s, const Request& req);
+
+}  // namespace api

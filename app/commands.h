@@ -1,0 +1,36 @@
+// app/commands.h: the client-side CLI commands (send, status, queue, key).
+// Each talks to a running server through the HTTP API and prints a readable
+// answer; --json prints the API's JSON as is. Return value: exit status
+// (0 ok, 1 refused by the server, 2 usage or connection error).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace app {
+
+struct ClientFlags {
+  std::string config_path;  // to find api.listen and spool.path
+  std::string api;          // host:port; default from the config
+  std::string key;          // default: $VESTNIK_KEY, then <spool>/admin.key
+  bool json = false;
+};
+
+struct SendFlags {
+  std::string file;  // a message object, or {"messages": [...]}, in JSON
+  std::string to_email, to_name, telegram, phone, vk, viber, whatsapp;
+  std::vector<std::string> channels;
+  std::string from_email, from_name;
+  std::string subject, text, html, template_id, category, priority, send_at, expires_at;
+  std::string idempotency_key;
+  std::vector<std::string> vars;  // name=value
+};
+
+int cmd_send(const ClientFlags& c, const SendFlags& s);
+int cmd_status(const ClientFlags& c, const std::string& id);
+int cmd_cancel(const ClientFlags& c, const std::string& id);
+int cmd_queue(const ClientFlags& c);
+int cmd_key_show(const ClientFlags& c);
+
+}  // namespace app

@@ -1,0 +1,141 @@
+#include "app/serve.h"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "api/api.h"
+#include "app/admin_key.h"
+#include "core/config.h"
+#include "core/id.h"
+#include "core/log.h"
+#include "engine/engine.h"
+#include "queue/queue.h"
+#include "transports/transport.h"
+
+namespace app {
+namespace {
+
+namespace asio = boost::asio;
+
+std::shared_ptr<const core::Config> load(const ServeOptions& options) {
+  try {
+    return options.config_path.empty() ? core::default_config()
+                                       : core::load_config_file(options.config_path);
+  } catch (const core::ConfigError& e) {
+    core::log::fatal("configuration refused", {{"error", e.what()}, {"file", options.config_path}});
+  }
+}
+
+}  // namespace
+
+int serve(const ServeOptions& options) {
+  auto config = load(options);
+  core::log::Level level = core::log::Level::kInfo;
+  core::log::parse_level(config->log.level, &level);
+  if (!core::log::configure(level, config->log.file)) {
+    core::log::warn("cannot open log file; logging to stderr", {{"file", config->log.file}});
+  }
+
+  // Keys: the configured tenants, or the generated admin key of a config-less start.
+  std::shared_ptr<api::KeyRing> keys;
+  try {
+    keys = std::make_shared<api::KeyRing>(config->tenants);
+  } catch (const core::ConfigError& e) {
+    core::log::fatal("configuration refused", {{"error", e.what()}});
+  }
+  if (config->tenants.empty()) {
+    auto admin = ensure_admin_key(config->spool.path);
+    if (!admin) core::log::fatal("cannot prepare the admin key", {{"error", admin.error().to_string()}});
+    keys->add(admin->key, api::Principal{kDefaultTenant, core::Role::kAdmin});
+    if (admin->created) {
+      // Printed once, on the start that created it; `vestnik key show` reads it later.
+      core::log::info("created admin key (shown once; `vestnik key show` prints it again)",
+                      {{"tenant", kDefaultTenant}, {"key", admin->key},
+                       {"file", config->spool.path + "/" + kAdminKeyFile}});
+    } else {
+      core::log::info("using the admin key from the spool directory",
+                      {{"tenant", kDefaultTenant}, {"file", config->spool.path + "/" + kAdminKeyFile}});
+    }
+  }
+
+  const core::Clock& clock = core::SystemClock::instance();
+  core::IdGenerator ids(clock);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config->spool.path, ec);
+  auto store = queue::open_lmdb_store(queue::LmdbOptions{
+      config->spool.path, config->spool.map_size_initial, config->spool.map_size_max});
+  if (!store) core::log::fatal("cannot open the spool", {{"error", store.error().to_string()}});
+  auto spool = queue::Spool::open(config->spool, std::move(*store), clock, ids);
+  if (!spool) core::log::fatal("cannot open the spool", {{"error", spool.error().to_string()}});
+
+  unsigned threads = config->api.threads ? config->api.threads
+                                         : std::max(1u, std::thread::hardware_concurrency());
+  asio::io_context io(static_cast<int>(threads));
+  auto work = asio::make_work_guard(io);
+
+  transports::Registry registry;
+  if (config->transports.sink.enabled) {
+    auto sink = transports::make_sink_transport(
+        config->transports.sink, [&io](core::Duration d, std::function<void()> fn) {
+          auto timer = std::make_shared<asio::steady_timer>(io, d);
+          timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code) { fn(); });
+        });
+    if (!sink) core::log::fatal("cannot build the sink transport", {{"error", sink.error().to_string()}});
+    registry.add(*sink);
+  }
+
+  engine::Engine engine(config, **spool, registry, clock, io.get_executor());
+  api::Server server(config, engine, **spool, keys, io);
+  if (auto st = server.start(); !st) {
+    core::log::fatal("cannot start the API", {{"error", st.error().to_string()}});
+  }
+  engine.start();
+  core::log::info("vestnik serving",
+                  {{"listen", config->api.listen}, {"port", server.port()},
+                   {"spool", config->spool.path}, {"threads", threads},
+                   {"config", config->source.empty() ? std::string("<defaults>") : config->source}});
+
+  // Graceful stop: stop accepting, let the engine finish or release its
+  // leases, then let io.run() return once nothing is left to do.
+  std::atomic<bool> stopping{false};
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::signal_set hup(io, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](boost::system::error_code e, int) {
+      if (e) return;
+      core::log::reopen();
+      core::log::info("SIGHUP: log reopened");
+      wait_hup();
+    });
+  };
+  wait_hup();
+  signals.async_wait([&](boost::system::error_code e, int signo) {
+    if (e || stopping.exchange(true)) return;
+    core::log::info("stopping", {{"signal", signo}});
+    server.stop();
+    engine.stop([&] {
+      hup.cancel();
+      work.reset();
+      io.stop();
+    });
+  });
+
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  core::log::info("stopped");
+  return 0;
+}
+
+}  // namespace app

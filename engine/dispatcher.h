@@ -1,0 +1,174 @@
+// engine/dispatcher.h: the delivery loop behind engine::Engine.
+//
+// Private to engine/. The Dispatcher leases due messages from the spool,
+// keeps them in per-destination ready queues (ready_queue.h), hands batches
+// to transports within each destination's concurrency, turns outcomes into
+// status changes (feedback.h) and commits those in batches. It also runs the
+// spool's housekeeping timers (reclaim expired leases, purge finished
+// messages).
+//
+// Threading: every member below the public methods is touched only on
+// strand_. Public methods may be called from any thread; they post to the
+// strand. Spool and transport completions arrive on other threads and are
+// posted to the strand too.
+//
+// Lifetime: owned by a shared_ptr (the Engine holds it). Posted handlers hold
+// a strong reference for the short time they are queued; spool, transport
+// and timer completions hold only a weak one, so a completion that arrives
+// after the Engine is gone does nothing.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/result.h"
+#include "engine/engine.h"
+#include "engine/ready_queue.h"
+#include "queue/queue.h"
+#include "transports/transport.h"
+
+namespace engine {
+
+class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
+ public:
+  Dispatcher(std::shared_ptr<const core::Config> config, queue::Spool& spool,
+             const transports::Registry& registry, const core::Clock& clock,
+             boost::asio::any_io_executor executor);
+  ~Dispatcher();
+
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // See engine::Engine for the contracts of these.
+  void start();
+  void stop(std::function<void()> done);
+  void cancel(const core::Id& id, std::function<void(core::Result<core::MessageStatus>)> done);
+  void TEST_poll();
+  std::vector<DestinationState> destinations() const;
+
+  // Something became due now (a submit): step soon instead of at the next
+  // poll tick. Cheap and coalesced; any thread.
+  void wake();
+
+ private:
+  enum class State : uint8_t { kIdle, kRunning, kStopping, kStopped };
+
+  // One Transport::send in progress. The deliveries given to the transport
+  // point into `items`, so the send's completion owns this object (through
+  // a shared_ptr) until the transport calls it.
+  struct InFlight {
+    uint64_t seq = 0;
+    std::string destination;
+    std::vector<queue::Leased> items;
+    core::TimePoint deadline;  // earliest lease_until of the items - send_margin_
+    bool answered = false;     // the transport called its completion
+    bool abandoned = false;    // released or timed out: a late answer is ignored
+  };
+  struct Answer {
+    std::shared_ptr<InFlight> send;
+    std::vector<transports::Outcome> outcomes;
+  };
+
+  // The step and its parts, in order (dispatcher.cpp).
+  void step();
+  void absorb_outcomes(core::TimePoint now);
+  void place_leased(core::TimePoint now);
+  void dispatch_ready(core::TimePoint now);
+  void maybe_lease();
+  void flush();
+
+  void request_step();
+  bool may_lease() const noexcept;
+  void send_batch(DestinationQueue& q, core::TimePoint now);
+  void start_send(DestinationQueue& q, transports::Transport& transport,
+                  std::vector<queue::Leased> items);
+  void on_send_done(std::shared_ptr<InFlight> send, std::vector<transports::Outcome> outcomes);
+  void on_leased(core::Result<std::vector<queue::Leased>> result, size_t asked);
+  void on_applied(core::Result<size_t> result, size_t count);
+  void release_item(const queue::Leased& item, core::TimePoint due_at, std::string detail);
+  void finish_send(InFlight& send);
+  core::Duration no_transport_delay(const core::MessageRecord& record, core::TimePoint now) const;
+
+  // Housekeeping (dispatcher_timers.cpp).
+  void arm_poll();
+  void arm_maintenance();
+  void arm_purge(core::Duration after);
+  void on_maintenance();
+  void on_purge();
+  bool something_due() const;
+  void release_expiring(core::TimePoint now);
+  void abandon_overdue_sends(core::TimePoint now);
+  void begin_stop();
+  void on_grace_expired();
+  void try_finish_stop();
+  void spool_op_started() noexcept { ++spool_ops_; }
+  // Nothing in progress that would change the spool: for TEST_poll.
+  bool quiet() const noexcept;
+  void spool_op_finished();
+  void when_spool_idle(std::function<void()> fn);
+  void publish_snapshot();
+  void cancel_on_strand(const core::Id& id,
+                        std::function<void(core::Result<core::MessageStatus>)> done);
+
+  // Immutable after construction.
+  const std::shared_ptr<const core::Config> config_;
+  const core::EngineConfig& cfg_;
+  queue::Spool& spool_;
+  const transports::Registry& registry_;
+  const core::Clock& clock_;
+  const RetryPolicy retry_;
+  const core::Duration lease_guard_;  // release a ready message this close to lease_until
+  const core::Duration send_margin_;  // abandon a send this close to lease_until
+  const core::Duration maintenance_interval_;
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+
+  // Strand-only state.
+  State state_ = State::kIdle;
+  bool test_driven_ = false;  // TEST_poll was used: lease even when not started
+  bool step_posted_ = false;
+  bool lease_in_flight_ = false;
+  bool lease_wanted_ = false;  // lease at the next step (tick, wake, full batch)
+  bool apply_in_flight_ = false;
+  size_t active_ = 0;      // leased messages we hold (inbox + ready + in flight)
+  size_t spool_ops_ = 0;   // spool operations whose result is not yet taken in
+  uint64_t progress_ = 0;  // bumped whenever work moves; read by TEST_poll
+  uint64_t next_send_seq_ = 0;
+  ReadyQueues ready_;
+  std::vector<queue::Leased> leased_inbox_;
+  std::vector<Answer> outcome_inbox_;
+  std::map<uint64_t, std::shared_ptr<InFlight>> in_flight_;
+  std::vector<queue::Transition> pending_;  // decided, not yet handed to spool.apply
+  std::unordered_set<std::string> warned_no_transport_;
+  std::vector<std::function<void()>> idle_waiters_;
+  std::vector<std::function<void()>> stop_waiters_;
+  std::chrono::steady_clock::time_point last_lease_error_log_{};
+  std::mt19937_64 rng_;
+  boost::asio::steady_timer poll_timer_;
+  boost::asio::steady_timer maintenance_timer_;
+  boost::asio::steady_timer purge_timer_;
+  boost::asio::steady_timer grace_timer_;
+
+  // Any thread.
+  std::atomic<bool> wake_posted_{false};
+  // Transport answers posted to the strand and not yet taken in; lets
+  // TEST_poll see an answer given inside send() before it is handled.
+  std::atomic<size_t> answers_posted_{0};
+  mutable std::mutex snapshot_mu_;
+  std::vector<DestinationState> snapshot_;  // GUARDED_BY(snapshot_mu_)
+};
+
+}  // namespace engine

@@ -1,0 +1,103 @@
+// engine/feedback.cpp: outcome -> status change, and bounce categories.
+//
+// The engine never parses reply text to decide anything (STYLE.md R4): the
+// transport already said delivered / transient / permanent, and the
+// enhanced status code is structured data. The text only travels into the
+// event detail so a person can read what the peer said.
+#include "engine/feedback.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace engine {
+namespace {
+
+std::string describe(const core::Reply& reply) {
+  std::string line = transports::reply_line(reply);
+  if (line.empty()) line = "no reply";
+  return line;
+}
+
+}  // namespace
+
+std::string_view bounce_category(const core::Reply& reply) noexcept {
+  const std::string_view e = reply.enhanced;
+  // class "." subject "." detail; the class itself was checked by the
+  // transport's parser, only subject and detail matter here.
+  const size_t dot1 = e.find('.');
+  if (dot1 == std::string_view::npos) return kBounceOther;
+  const size_t dot2 = e.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos) return kBounceOther;
+  const std::string_view subject = e.substr(dot1 + 1, dot2 - dot1 - 1);
+  const std::string_view detail = e.substr(dot2 + 1);
+  if (subject == "1") return kBounceBadMailbox;              // addressing status
+  if (subject == "2" && detail == "2") return kBounceQuota;  // mailbox full
+  if (subject == "7") return kBouncePolicy;                  // security or policy
+  return kBounceOther;
+}
+
+queue::Transition release(const core::MessageRecord& record, core::TimePoint due_at,
+                          std::string detail) {
+  queue::Transition t;
+  t.id = record.id;
+  t.lease_gen = record.lease_gen;
+  t.status = core::MessageStatus::kQueued;
+  t.detail = std::move(detail);
+  t.counts_attempt = false;
+  t.due_at = due_at;
+  return t;
+}
+
+Decision decide(const core::MessageRecord& record, const transports::Outcome& outcome,
+                const RetryPolicy& policy, core::TimePoint now, double rng_unit) {
+  Decision d;
+  queue::Transition& t = d.transition;
+  t.id = record.id;
+  t.lease_gen = record.lease_gen;
+  t.reply = outcome.reply;
+  t.counts_attempt = true;
+
+  auto fail = [&](std::string_view category, std::string detail) {
+    d.verdict = Verdict::kFailed;
+    t.status = core::MessageStatus::kFailed;
+    t.detail = std::move(detail);
+    t.bounce = core::Bounce{std::string(category), outcome.reply};
+  };
+
+  switch (outcome.kind) {
+    case transports::OutcomeKind::kDelivered:
+      d.verdict = Verdict::kDelivered;
+      t.status = core::MessageStatus::kDelivered;
+      t.detail = describe(outcome.reply);
+      return d;
+    case transports::OutcomeKind::kPermanent:
+      fail(bounce_category(outcome.reply), describe(outcome.reply));
+      return d;
+    case transports::OutcomeKind::kTransient:
+      break;
+  }
+
+  const uint32_t attempts_made = record.attempts + 1;
+  const std::optional<core::Duration> delay = policy.delay_after(attempts_made, rng_unit);
+  if (!delay) {
+    fail(kBounceRetriesExhausted, "retries exhausted: " + describe(outcome.reply));
+    return d;
+  }
+  // The peer's own "come back in N" wins over the schedule, but it does not
+  // buy an extra retry: the count above already decided one is left.
+  const core::Duration wait =
+      outcome.retry_after ? std::max(*outcome.retry_after, core::Duration(0)) : *delay;
+  const core::TimePoint due = now + wait;
+  const std::optional<core::TimePoint>& expires = record.request.expires_at;
+  if (expires && due > *expires) {
+    fail(kBounceExpired, "expired: " + describe(outcome.reply));
+    return d;
+  }
+  d.verdict = Verdict::kRetry;
+  t.status = core::MessageStatus::kSending;
+  t.detail = describe(outcome.reply);
+  t.due_at = due;
+  return d;
+}
+
+}  // namespace engine

@@ -1,0 +1,62 @@
+// engine/feedback.h: a transport's outcome turned into a status change.
+//
+// Private to engine/. Pure functions: they read the record and the outcome
+// and return the queue::Transition the dispatcher commits; no I/O, no locks,
+// no clock reads (the caller passes `now`), so retry and bounce decisions
+// are tested as data.
+#pragma once
+
+#include <string>
+
+#include "core/clock.h"
+#include "core/message.h"
+#include "engine/engine.h"
+#include "queue/queue.h"
+#include "transports/transport.h"
+
+namespace engine {
+
+// Bounce categories the engine assigns (refined by the bounce classifier of
+// a later issue; persisted in events, so never rename one).
+inline constexpr std::string_view kBounceBadMailbox = "bad-mailbox";
+inline constexpr std::string_view kBounceQuota = "quota";
+inline constexpr std::string_view kBouncePolicy = "policy-related";
+inline constexpr std::string_view kBounceOther = "other";
+inline constexpr std::string_view kBounceRetriesExhausted = "retries-exhausted";
+inline constexpr std::string_view kBounceExpired = "expired";
+
+// Basic classification of a permanent refusal by its enhanced status code
+// (RFC 3463): x.1.x addressing -> bad-mailbox, x.2.2 -> quota, x.7.x
+// security or policy -> policy-related, anything else (or no enhanced code)
+// -> other.
+std::string_view bounce_category(const core::Reply& reply) noexcept;
+
+enum class Verdict : uint8_t {
+  kDelivered,  // final: delivered
+  kRetry,      // stays sending, due again later
+  kFailed,     // final: failed (permanent, retries exhausted or expired)
+};
+
+struct Decision {
+  Verdict verdict = Verdict::kFailed;
+  queue::Transition transition;
+};
+
+// The decision for the attempt that just ended with `outcome`. The attempt
+// counts (record.attempts + 1 attempts made).
+//  delivered -> kDelivered, detail = the reply line.
+//  permanent -> kFailed, bounce {bounce_category(reply), reply}.
+//  transient -> kSending due at now + (outcome.retry_after, or the policy's
+//               jittered delay) while a retry is left and that time is not
+//               past request.expires_at; otherwise kFailed with detail
+//               "retries exhausted: <reply>" / "expired: <reply>" and bounce
+//               category retries-exhausted / expired.
+// `rng_unit` in [0,1) feeds the jitter.
+Decision decide(const core::MessageRecord& record, const transports::Outcome& outcome,
+                const RetryPolicy& policy, core::TimePoint now, double rng_unit);
+
+// A lease given back without an attempt: back to queued, due at `due_at`.
+queue::Transition release(const core::MessageRecord& record, core::TimePoint due_at,
+                          std::string detail);
+
+}  // namespace engine

@@ -1,0 +1,161 @@
+// queue/spool_enqueue.cpp: storing new messages.
+//
+// The work is split in two on purpose. prepare_batch() runs on the thread
+// that calls Spool::enqueue (an API thread): it assigns ids, builds each
+// record and its first event and serializes everything into one buffer.
+// TxnOps::enqueue() runs on the single writer thread and only checks
+// idempotency keys and puts ready-made bytes. The writer is the serial part
+// of the pipeline, so everything that can be done in parallel is done
+// before it.
+#include "core/log.h"
+#include "queue/spool_internal.h"
+
+namespace queue::detail {
+
+namespace {
+
+thread_local format::RecordCodec tls_codec;
+
+bool valid_priority(core::Priority p) {
+  const auto v = static_cast<int>(p);
+  return v >= 1 && v <= 3;
+}
+
+}  // namespace
+
+PreparedBatch prepare_batch(std::string tenant, std::vector<NewMessage> batch, core::TimePoint now,
+                            core::IdGenerator& ids) {
+  PreparedBatch out;
+  out.tenant = std::move(tenant);
+  out.items.resize(batch.size());
+  size_t estimate = 0;
+  for (const NewMessage& m : batch) {
+    const core::Content& c = m.request.content;
+    estimate += c.html.size() + c.text.size() + c.subject.size() + c.template_id.size() +
+                m.request.variables_json.size() + m.request.idempotency_key.size() +
+                out.tenant.size() + 512;
+  }
+  out.blob.reserve(estimate);
+
+  format::RecordCodec& codec = tls_codec;
+  core::MessageRecord r;
+  core::Event ev;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    NewMessage& m = batch[i];
+    PreparedItem& item = out.items[i];
+    if (m.initial_status != core::MessageStatus::kQueued &&
+        m.initial_status != core::MessageStatus::kForbidden) {
+      item.error = core::invalid_argument("initial_status", "must be queued or forbidden");
+      continue;
+    }
+    if (!valid_priority(m.request.priority)) {
+      item.error = core::invalid_argument("priority", "unknown priority");
+      continue;
+    }
+    if (!m.request.channels.empty() && m.channel_index >= m.request.channels.size()) {
+      item.error = core::invalid_argument("channels", "channel_index out of range");
+      continue;
+    }
+
+    item.id = ids.next();
+    item.status = m.initial_status;
+    item.priority = static_cast<uint8_t>(m.request.priority);
+
+    // A single message owns its content: the content id is the message id.
+    size_t at = out.blob.size();
+    item.content = {at, codec.append(m.request.content, 1, &out.blob)};
+    m.request.content = core::Content{};
+
+    r.id = item.id;
+    r.tenant = out.tenant;
+    r.content_id = item.id;
+    r.request = std::move(m.request);
+    r.created_at = now;
+    r.status = m.initial_status;
+    r.attempts = 0;
+    r.channel_index = m.channel_index;
+    r.destination = std::move(m.destination);
+    r.due_at = r.request.send_at.value_or(now);
+    r.lease_gen = 0;
+    r.lease_until.reset();
+    r.last_reply.reset();
+    r.bounce.reset();
+    r.finished_at.reset();
+    if (core::is_final(r.status)) r.finished_at = now;
+    r.event_count = 1;  // the event below
+    item.time_ms = core::to_unix_ms(r.finished_at ? *r.finished_at : r.due_at);
+
+    at = out.blob.size();
+    item.record = {at, codec.append(r, &out.blob)};
+
+    ev.at = now;
+    ev.status = r.status;
+    ev.detail = std::move(m.detail);
+    ev.attempt = 0;
+    ev.channel = current_channel(r);
+    at = out.blob.size();
+    item.event = {at, codec.append(ev, &out.blob)};
+
+    if (!r.request.idempotency_key.empty()) {
+      at = out.blob.size();
+      out.blob.append(out.tenant);
+      out.blob.push_back('\0');
+      out.blob.append(r.request.idempotency_key);
+      item.idempotency = {at, out.blob.size() - at};
+    }
+    item.destination = std::move(r.destination);
+  }
+  return out;
+}
+
+// Hot path: per message one or two lookups and five puts, no allocation
+// beyond the per-op result vector (keys live on the stack).
+core::Status TxnOps::enqueue(EnqueueOp& op) {
+  PreparedBatch& b = op.batch;
+  op.results.clear();
+  op.results.reserve(b.items.size());
+  for (const PreparedItem& item : b.items) {
+    if (item.error) {
+      op.results.emplace_back(*item.error);
+      continue;
+    }
+    const std::string_view id = item.id.bytes();
+    if (item.idempotency.len > 0) {
+      const std::string_view ikey = b.at(item.idempotency);
+      auto known = txn_.get(Table::kIdempotency, ikey);
+      if (!known) return known.error();
+      if (*known) {
+        // A retry of a request we already hold (or a duplicate inside this
+        // batch): answer with the first message and store nothing.
+        if ((*known)->size() != core::Id::kBytes) {
+          return core::make_error(core::Errc::kCorruption, "spool idempotency entry is not an id");
+        }
+        const core::Id first = core::Id::from_bytes(**known);
+        auto rec = load(first);
+        if (!rec) return rec.error();
+        EnqueueOutcome o{first, core::MessageStatus::kQueued, true};
+        if (*rec) o.status = (*rec)->status;
+        op.results.emplace_back(o);
+        continue;
+      }
+      if (auto st = txn_.put(Table::kIdempotency, ikey, id); !st) return st;
+    }
+    // New ids are time-ordered, so these keys usually go at the end.
+    if (auto st = txn_.put_append(Table::kContent, id, b.at(item.content)); !st) return st;
+    if (auto st = txn_.put_append(Table::kMessages, id, b.at(item.record)); !st) return st;
+    if (core::is_final(item.status)) {
+      const format::TimeIdKey k = format::time_id_key(item.time_ms, item.id);
+      if (auto st = txn_.put(Table::kFinished, k.view(), {}); !st) return st;
+    } else {
+      const format::DueKey k = format::due_key(item.priority, item.time_ms, item.id);
+      if (auto st = txn_.put(Table::kDue, k.view(), item.destination); !st) return st;
+    }
+    const format::EventKey ek = format::event_key(item.id, 0);
+    if (auto st = txn_.put_append(Table::kEvents, ek.view(), b.at(item.event)); !st) return st;
+    s_.counters.add(item.status, item.destination, 1);
+    op.results.emplace_back(EnqueueOutcome{item.id, item.status, false});
+  }
+  return {};
+}
+
+}  // namespace queue::detail

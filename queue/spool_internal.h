@@ -1,0 +1,203 @@
+// queue/spool_internal.h: the pieces of the Spool shared by its .cpp files.
+// Private to queue/.
+//
+// Layout of the implementation:
+//   spool.cpp          the public API, the writer thread and group commit
+//   spool_reads.cpp    get / counts / next_due on the caller's thread
+//   spool_enqueue.cpp  preparing a batch on the caller's thread, storing it
+//   spool_txn.cpp      lease, apply, cancel, reclaim and purge in a txn
+//   counters.cpp       counter aggregation and reading
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "queue/queue.h"
+#include "queue/record_format.h"
+#include "queue/store.h"
+
+namespace queue::detail {
+
+// ---- counters ---------------------------------------------------------------
+
+// The counter changes of one transaction, summed in memory and written once
+// at the end (a batch of 1,000 messages to one domain touches two keys, not
+// 2,000). Not thread-safe: owned by the writer.
+class CounterDeltas {
+ public:
+  // No allocation once a destination has been seen in this transaction.
+  void add(core::MessageStatus s, std::string_view destination, int64_t delta);
+  void add_leased(int64_t delta) noexcept { leased_ += delta; }
+  void clear();
+  // Read-modify-writes every changed counter; a counter reaching 0 is deleted.
+  core::Status flush(WriteTxn& txn);
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  using DestMap = std::unordered_map<std::string, int64_t, Hash, std::equal_to<>>;
+  std::array<int64_t, 8> status_{};  // indexed by MessageStatus value
+  std::array<DestMap, 8> dest_;      // per status: destination -> delta
+  int64_t leased_ = 0;
+  std::string key_;  // scratch for counter keys
+};
+
+// Reads kCounters into a Counts (every status present, zeros included).
+core::Result<Counts> read_counts(ReadTxn& txn);
+
+// ---- reads (spool_reads.cpp) ------------------------------------------------
+core::Result<std::optional<MessageView>> read_message(const Store& store, const core::Id& id,
+                                                      bool with_events);
+core::Result<std::optional<core::TimePoint>> read_next_due(const Store& store);
+core::Result<Counts> read_counts(const Store& store);
+
+// ---- enqueue, prepared off the writer thread -------------------------------
+
+struct Slice {
+  size_t off = 0;
+  size_t len = 0;
+};
+
+// One message of a batch, already encoded. `error` set: the item was
+// refused before storage (bad input) and is reported as is.
+struct PreparedItem {
+  core::Id id;
+  core::MessageStatus status = core::MessageStatus::kQueued;
+  uint8_t priority = 2;
+  int64_t time_ms = 0;  // due time (queued) or finish time (final)
+  std::string destination;
+  Slice idempotency;  // len 0: no key
+  Slice record, content, event;
+  std::optional<core::Error> error;
+};
+
+// A batch ready for the writer: every value is serialized into one buffer
+// on the submitting thread, so the writer only looks up and puts.
+struct PreparedBatch {
+  std::string tenant;
+  std::string blob;
+  std::vector<PreparedItem> items;
+  std::string_view at(Slice s) const noexcept { return {blob.data() + s.off, s.len}; }
+};
+
+// Runs on the caller's thread. Assigns ids, builds the records and the
+// first event, and encodes them. No store access.
+PreparedBatch prepare_batch(std::string tenant, std::vector<NewMessage> batch, core::TimePoint now,
+                            core::IdGenerator& ids);
+
+// ---- operations -------------------------------------------------------------
+
+struct EnqueueOp {
+  size_t count = 0;                    // messages submitted
+  std::optional<core::Error> refused;  // set at submission: fail without storing
+  PreparedBatch batch;
+  Spool::EnqueueDone done;
+  std::vector<core::Result<EnqueueOutcome>> results;
+};
+struct CancelOp {
+  core::Id id;
+  std::string detail;
+  std::function<void(core::Result<core::MessageStatus>)> done;
+  core::Result<core::MessageStatus> result = core::MessageStatus::kCancelled;
+};
+struct LeaseOp {
+  LeaseRequest request;
+  std::function<void(core::Result<std::vector<Leased>>)> done;
+  std::vector<Leased> leased;
+};
+struct ApplyOp {
+  std::vector<Transition> transitions;
+  std::function<void(core::Result<size_t>)> done;
+  size_t stale = 0;
+};
+struct ReclaimOp {
+  std::function<void(core::Result<size_t>)> done;
+  size_t reclaimed = 0;
+};
+struct PurgeOp {
+  size_t max = 0;
+  std::function<void(core::Result<size_t>)> done;
+  size_t purged = 0;
+};
+using Op = std::variant<EnqueueOp, CancelOp, LeaseOp, ApplyOp, ReclaimOp, PurgeOp>;
+
+// How much of a group an op uses up (group_commit_max_ops counts items).
+size_t op_weight(const Op& op) noexcept;
+bool is_enqueue(const Op& op) noexcept;
+// Calls the op's callback with `e` (the whole group failed).
+void fail_op(Op& op, const core::Error& e);
+// Calls the op's callback with its own result (the group committed).
+void complete_op(Op& op);
+
+// Scratch the writer keeps across transactions so the hot path reuses
+// capacity instead of allocating.
+struct WriterScratch {
+  format::RecordCodec codec;
+  CounterDeltas counters;
+  std::string key;
+  std::vector<format::DueKey> candidates;
+  std::vector<format::TimeIdKey> time_keys;
+  uint64_t stale_results = 0;  // transitions skipped since open (for logs)
+};
+
+// Executes operations inside one write transaction. Every method returns a
+// store error (which fails the whole group); an operation's own outcome
+// (not found, conflict, stale) goes into the op. Methods reset the op's
+// outcome first, because Store::write may run the transaction again.
+class TxnOps {
+ public:
+  TxnOps(WriteTxn& txn, WriterScratch& scratch, const core::SpoolConfig& config,
+         core::TimePoint now)
+      : txn_(txn), s_(scratch), config_(config), now_(now), now_ms_(core::to_unix_ms(now)) {}
+
+  core::Status enqueue(EnqueueOp& op);
+  core::Status cancel(CancelOp& op);
+  core::Status lease(LeaseOp& op);
+  core::Status apply(ApplyOp& op);
+  // Leases with lease_until <= now, or every lease when `all` (at open: the
+  // process that held them is gone). At most `max` per call.
+  core::Status reclaim(ReclaimOp& op, bool all, size_t max, std::string_view detail);
+  core::Status purge(PurgeOp& op);
+
+ private:
+  // Loads the record; nullopt when absent. Corrupt records are store errors
+  // only when `strict`; otherwise they are logged and reported absent.
+  core::Result<std::optional<core::MessageRecord>> load(const core::Id& id);
+  core::Status store_record(const core::MessageRecord& r);
+  core::Status add_event(core::MessageRecord& r, core::MessageStatus status,
+                         std::string_view detail, uint32_t attempt,
+                         std::optional<core::Channel> channel);
+  core::Status put_due(const core::MessageRecord& r);
+  core::Status del_due(const core::MessageRecord& r);
+  core::Status lease_one(
+      LeaseOp& op, core::MessageRecord& r,
+      std::unordered_map<core::Id, std::shared_ptr<const core::Content>, core::IdHash>& contents);
+  core::Status apply_one(const Transition& t, ApplyOp& op);
+  core::Status finish(core::MessageRecord& r, core::MessageStatus status);
+
+  WriteTxn& txn_;
+  WriterScratch& s_;
+  const core::SpoolConfig& config_;
+  core::TimePoint now_;
+  int64_t now_ms_;
+};
+
+// The channel a record is on now, if its channel list is not empty.
+inline std::optional<core::Channel> current_channel(const core::MessageRecord& r) {
+  if (r.channel_index < r.request.channels.size()) return r.request.channels[r.channel_index];
+  return std::nullopt;
+}
+
+}  // namespace queue::detail

@@ -1,0 +1,631 @@
+// tests/api/server_test.cpp: api/session.cpp, router.cpp, routes_*.cpp —
+// the HTTP server over a real socket on 127.0.0.1, with the in-memory spool,
+// the real engine and the sink transport.
+//
+// The client is Beast's synchronous API with socket receive/send timeouts,
+// so a broken server fails a test instead of hanging it. The engine is not
+// started: tests move messages with TEST_poll, which commits everything it
+// does before returning.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <future>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/api.h"
+#include "vestnik/v1/messages.pb.h"
+
+namespace api {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+
+constexpr char kShopKey[] = "shop-sender-key-0000001";
+constexpr char kSchoolKey[] = "school-sender-key-000001";
+constexpr char kAdminKey[] = "ops-admin-key-0000000001";
+constexpr size_t kMaxBody = 64 * 1024;
+constexpr uint32_t kMaxBatch = 50;
+
+struct Reply {
+  unsigned status = 0;
+  http::response<http::string_body> res;
+  bool ok = false;  // a complete response was read
+
+  const std::string& body() const { return res.body(); }
+  json::value json() const {
+    boost::system::error_code ec;
+    auto v = json::parse(res.body(), ec);
+    return ec ? json::value() : v;
+  }
+  std::string header(http::field f) const { return std::string(res[f]); }
+  std::string error_field() const {
+    auto v = json();
+    if (!v.is_object() || !v.as_object().contains("error")) return "<no error>";
+    const auto& e = v.at("error").as_object();
+    return e.contains("field") ? std::string(e.at("field").as_string()) : std::string();
+  }
+  std::string error_code() const {
+    auto v = json();
+    if (!v.is_object() || !v.as_object().contains("error")) return "<no error>";
+    return std::string(v.at("error").at("code").as_string());
+  }
+};
+
+// One client connection with blocking calls bounded by socket timeouts.
+class Client {
+ public:
+  explicit Client(uint16_t port) : socket_(io_) {
+    boost::system::error_code ec;
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    connected_ = !ec;
+    if (!connected_) return;
+    timeval tv{10, 0};
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  bool connected() const { return connected_; }
+  void close() {
+    boost::system::error_code ec;
+    socket_.close(ec);
+  }
+
+  void send(const http::request<http::string_body>& req) {
+    boost::system::error_code ec;
+    http::write(socket_, req, ec);
+  }
+  void send_raw(std::string_view bytes) {
+    boost::system::error_code ec;
+    asio::write(socket_, asio::buffer(bytes), ec);
+  }
+  Reply receive() {
+    Reply r;
+    http::response_parser<http::string_body> p;
+    p.body_limit(64u << 20);
+    boost::system::error_code ec;
+    http::read(socket_, buffer_, p, ec);
+    if (ec) return r;
+    r.res = p.release();
+    r.status = r.res.result_int();
+    r.ok = true;
+    return r;
+  }
+  Reply call(const http::request<http::string_body>& req) {
+    send(req);
+    return receive();
+  }
+  // The answer to a HEAD request: headers only, whatever Content-Length says.
+  Reply receive_head() {
+    Reply r;
+    http::response_parser<http::string_body> p;
+    p.skip(true);
+    boost::system::error_code ec;
+    http::read(socket_, buffer_, p, ec);
+    if (ec) return r;
+    r.res = p.release();
+    r.status = r.res.result_int();
+    r.ok = true;
+    return r;
+  }
+  // True when the server closed the connection (EOF or reset) before the
+  // socket timeout; false if it is still open and silent, or sent bytes.
+  bool closed_by_server() {
+    char c;
+    boost::system::error_code ec;
+    socket_.read_some(asio::buffer(&c, 1), ec);
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+
+ private:
+  asio::io_context io_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+  bool connected_ = false;
+};
+
+http::request<http::string_body> make(http::verb v, std::string target, std::string body = {},
+                                      std::string key = {},
+                                      std::string type = "application/json") {
+  http::request<http::string_body> req{v, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  if (!key.empty()) req.set(http::field::authorization, "Bearer " + key);
+  if (!body.empty()) req.set(http::field::content_type, type);
+  req.body() = std::move(body);
+  req.prepare_payload();
+  return req;
+}
+
+std::string email_message(std::string address, std::string idempotency_key = {}) {
+  json::object o{{"channel", "email"},
+                 {"to", json::object{{"email", address}, {"name", "Іван"}}},
+                 {"subject", "Order 1842"},
+                 {"text", "Thank you"},
+                 {"tags", json::object{{"campaign", "autumn"}}}};
+  if (!idempotency_key.empty()) o["idempotency_key"] = idempotency_key;
+  return json::serialize(o);
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  ServerTest() : ids_(clock_), work_(io_.get_executor()) {}
+
+  void SetUp() override {
+    auto c = std::make_shared<core::Config>(*core::default_config());
+    c->api.listen = "127.0.0.1:0";
+    c->api.max_body_bytes = kMaxBody;
+    c->api.max_batch = kMaxBatch;
+    c->api.read_timeout = core::Duration(10'000);
+    c->api.idle_timeout = core::Duration(30'000);
+    c->spool.min_free_bytes = 0;
+    c->engine.poll_interval = core::Duration(24LL * 3600 * 1000);  // tests step with TEST_poll
+    configure(*c);
+    c->tenants = {
+        core::TenantConfig{"shop", {core::ApiKey{kShopKey, core::Role::kSender}}},
+        core::TenantConfig{"school", {core::ApiKey{kSchoolKey, core::Role::kSender}}},
+        core::TenantConfig{"ops", {core::ApiKey{kAdminKey, core::Role::kAdmin}}},
+    };
+    config_ = c;
+
+    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+
+    auto fault = std::make_unique<queue::FaultInjectingStore>(queue::make_memory_store());
+    store_ = fault.get();
+    auto s = queue::Spool::open(c->spool, std::move(fault), clock_, ids_);
+    ASSERT_TRUE(s.has_value()) << s.error().to_string();
+    spool_ = std::move(*s);
+
+    core::SinkConfig sink;
+    sink.enabled = true;
+    sink.channels = {core::Channel::kEmail};
+    sink.rules = {core::SinkRule{"^bounce@", "550 5.1.1 no such user", 0}};
+    sink.default_reply = "250 2.0.0 accepted by sink";
+    auto t = transports::make_sink_transport(sink, {});
+    ASSERT_TRUE(t.has_value()) << t.error().to_string();
+    registry_.add(*t);
+
+    engine_ = std::make_unique<engine::Engine>(config_, *spool_, registry_, clock_,
+                                               io_.get_executor());
+    keys_ = std::make_shared<KeyRing>(c->tenants);
+    server_ = std::make_unique<Server>(config_, *engine_, *spool_, keys_, io_, clock_);
+    auto st = server_->start();
+    ASSERT_TRUE(st.has_value()) << st.error().to_string();
+    ASSERT_NE(server_->port(), 0);
+  }
+
+  void TearDown() override {
+    if (server_) {
+      std::promise<void> drained;
+      auto f = drained.get_future();
+      server_->stop([&drained] { drained.set_value(); });
+      EXPECT_EQ(f.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    }
+    if (engine_) {
+      std::promise<void> stopped;
+      auto f = stopped.get_future();
+      engine_->stop([&stopped] { stopped.set_value(); });
+      EXPECT_EQ(f.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    }
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+    server_.reset();
+    engine_.reset();
+    spool_.reset();
+  }
+
+  // Lets a derived fixture adjust the config before the server starts.
+  virtual void configure(core::Config&) {}
+
+  Reply call(http::verb v, std::string target, std::string body = {}, std::string key = {},
+             std::string type = "application/json") {
+    Client c(server_->port());
+    EXPECT_TRUE(c.connected());
+    return c.call(make(v, std::move(target), std::move(body), std::move(key), std::move(type)));
+  }
+
+  std::string send_ok(const std::string& body, const char* key = kShopKey) {
+    Reply r = call(http::verb::post, "/v1/messages", body, key);
+    EXPECT_EQ(r.status, 202u) << r.body();
+    auto v = r.json();
+    if (!v.is_object() || !v.as_object().contains("id")) return {};
+    return std::string(v.at("id").as_string());
+  }
+
+  core::ManualClock clock_;
+  core::IdGenerator ids_;
+  std::shared_ptr<const core::Config> config_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+  queue::FaultInjectingStore* store_ = nullptr;
+  std::unique_ptr<queue::Spool> spool_;
+  transports::Registry registry_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::shared_ptr<KeyRing> keys_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, HealthzNeedsNoKey) {
+  Reply r = call(http::verb::get, "/healthz");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body(), R"({"status":"ok"})");
+  EXPECT_EQ(r.header(http::field::content_type), "application/json");
+}
+
+TEST_F(ServerTest, MetricsArePrometheusText) {
+  call(http::verb::get, "/healthz");
+  Reply r = call(http::verb::get, "/metrics");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.header(http::field::content_type), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(r.body().find("vestnik_api_requests_total{route=\"healthz\"}"), std::string::npos)
+      << r.body();
+}
+
+TEST_F(ServerTest, MissingOrInvalidKeyIs401) {
+  Reply none = call(http::verb::post, "/v1/messages", email_message("ivan@example.com"));
+  EXPECT_EQ(none.status, 401u);
+  EXPECT_EQ(none.error_code(), "unauthenticated");
+  EXPECT_EQ(none.header(http::field::www_authenticate).rfind("Bearer", 0), 0u);
+
+  Reply bad = call(http::verb::post, "/v1/messages", email_message("ivan@example.com"),
+                   "not-a-real-key-at-all");
+  EXPECT_EQ(bad.status, 401u);
+  EXPECT_NE(bad.header(http::field::www_authenticate).find("invalid_token"), std::string::npos);
+
+  Reply get = call(http::verb::get, "/v1/messages/01J0000000000000000000000");
+  EXPECT_EQ(get.status, 401u);
+
+  // A rejected request changed nothing.
+  auto counts = spool_->counts();
+  ASSERT_TRUE(counts.has_value());
+  EXPECT_EQ(counts->by_status[core::MessageStatus::kQueued], 0u);
+}
+
+TEST_F(ServerTest, UnknownRouteIs404AndWrongMethodIs405) {
+  Reply r = call(http::verb::get, "/v2/nothing", {}, kShopKey);
+  EXPECT_EQ(r.status, 404u);
+  EXPECT_EQ(r.error_code(), "not_found");
+
+  r = call(http::verb::get, "/v1/messages", {}, kShopKey);
+  EXPECT_EQ(r.status, 405u);
+  EXPECT_EQ(r.header(http::field::allow), "POST");
+
+  r = call(http::verb::put, "/v1/messages/01J0000000000000000000000", "{}", kShopKey);
+  EXPECT_EQ(r.status, 405u);
+  EXPECT_EQ(r.header(http::field::allow), "GET, HEAD, DELETE");
+
+  r = call(http::verb::post, "/healthz", "{}");
+  EXPECT_EQ(r.status, 405u);
+}
+
+TEST_F(ServerTest, OversizedBodyIs413WithTheErrorShape) {
+  std::string big(kMaxBody + 1, ' ');
+  Reply r = call(http::verb::post, "/v1/messages", big, kShopKey);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.status, 413u);
+  EXPECT_EQ(r.error_code(), "too_large");
+}
+
+TEST_F(ServerTest, OversizedBodyIsRefusedBeforeItIsSent) {
+  // With Expect: 100-continue the client waits; the server answers 413 from
+  // the head alone, and never asks for the body.
+  Client c(server_->port());
+  c.send_raw("POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+             std::string(kShopKey) + "\r\nContent-Type: application/json\r\nContent-Length: " +
+             std::to_string(kMaxBody * 10) + "\r\nExpect: 100-continue\r\n\r\n");
+  Reply r = c.receive();
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.status, 413u);
+}
+
+TEST_F(ServerTest, ExpectContinueIsHonoured) {
+  const std::string body = email_message("ivan@example.com");
+  Client c(server_->port());
+  c.send_raw("POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+             std::string(kShopKey) + "\r\nContent-Type: application/json\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\nExpect: 100-continue\r\n\r\n");
+  Reply cont = c.receive();
+  ASSERT_TRUE(cont.ok);
+  EXPECT_EQ(cont.status, 100u);
+  c.send_raw(body);
+  Reply r = c.receive();
+  EXPECT_EQ(r.status, 202u) << r.body();
+}
+
+TEST_F(ServerTest, SendThenReadStatus) {
+  const std::string id = send_ok(email_message("ivan@example.com"));
+  ASSERT_EQ(id.size(), 26u);
+
+  Reply r = call(http::verb::get, "/v1/messages/" + id, {}, kShopKey);
+  ASSERT_EQ(r.status, 200u) << r.body();
+  auto v = r.json().as_object();
+  EXPECT_EQ(v["id"], id.c_str());
+  EXPECT_EQ(v["status"], "queued");
+  EXPECT_EQ(v["channel"], "email");
+  EXPECT_EQ(v["to"], "ivan@example.com");
+  EXPECT_EQ(v["attempts"], 0);
+  ASSERT_TRUE(v["events"].is_array());
+  ASSERT_GE(v["events"].as_array().size(), 1u);
+  EXPECT_EQ(v["events"].as_array()[0].at("status"), "queued");
+  EXPECT_TRUE(v.contains("created_at"));
+  EXPECT_TRUE(v.contains("next_attempt_at"));
+  EXPECT_EQ(v["category"], "notifications");
+  EXPECT_EQ(v["tags"].at("campaign"), "autumn");
+  EXPECT_FALSE(v.contains("bounce"));
+}
+
+TEST_F(ServerTest, DuplicateIdempotencyKeyAnswers200WithTheFirstId) {
+  const std::string first = send_ok(email_message("ivan@example.com", "order-1842"));
+  Reply again = call(http::verb::post, "/v1/messages",
+                     email_message("someone-else@example.com", "order-1842"), kShopKey);
+  EXPECT_EQ(again.status, 200u) << again.body();
+  EXPECT_EQ(again.json().at("id"), first.c_str());
+
+  // Another tenant's key space is separate.
+  Reply other = call(http::verb::post, "/v1/messages", email_message("ivan@example.com", "order-1842"),
+                     kSchoolKey);
+  EXPECT_EQ(other.status, 202u);
+  EXPECT_NE(other.json().at("id"), first.c_str());
+}
+
+TEST_F(ServerTest, ValidationErrorNamesTheFieldAndStoresNothing) {
+  Reply r = call(http::verb::post, "/v1/messages", email_message("ivan@"), kShopKey);
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_EQ(r.body(),
+            R"({"error":{"code":"invalid_argument","message":"to.email: 'ivan@' is not a valid address","field":"to.email"}})");
+  r = call(http::verb::post, "/v1/messages", "{not json", kShopKey);
+  EXPECT_EQ(r.status, 400u);
+  auto counts = spool_->counts();
+  ASSERT_TRUE(counts.has_value());
+  EXPECT_EQ(counts->by_status[core::MessageStatus::kQueued], 0u);
+}
+
+TEST_F(ServerTest, BatchAnswersInOrderAndSubmitsTheValidItems) {
+  json::array messages;
+  messages.push_back(json::parse(email_message("a@example.com")));
+  messages.push_back(json::parse(email_message("broken@")));
+  messages.push_back(json::parse(email_message("c@example.com")));
+  Reply r = call(http::verb::post, "/v1/messages:batch",
+                 json::serialize(json::object{{"messages", messages}}), kShopKey);
+  ASSERT_EQ(r.status, 200u) << r.body();
+  const json::value v = r.json();
+  const auto& results = v.at("results").as_array();
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].at("status"), "queued");
+  EXPECT_EQ(results[1].at("error").at("field"), "to.email");
+  EXPECT_EQ(results[2].at("status"), "queued");
+  for (size_t i : {0u, 2u}) {
+    std::string id(results[i].at("id").as_string());
+    Reply g = call(http::verb::get, "/v1/messages/" + id, {}, kShopKey);
+    EXPECT_EQ(g.status, 200u);
+  }
+  auto counts = spool_->counts();
+  ASSERT_TRUE(counts.has_value());
+  EXPECT_EQ(counts->by_status[core::MessageStatus::kQueued], 2u);
+}
+
+TEST_F(ServerTest, BatchOverTheLimitIs413) {
+  json::array messages;
+  for (uint32_t i = 0; i <= kMaxBatch; ++i) messages.push_back(json::object{});
+  Reply r = call(http::verb::post, "/v1/messages:batch",
+                 json::serialize(json::object{{"messages", messages}}), kShopKey);
+  EXPECT_EQ(r.status, 413u);
+  EXPECT_EQ(r.error_field(), "messages");
+}
+
+TEST_F(ServerTest, TenantsCannotSeeEachOthersMessages) {
+  const std::string id = send_ok(email_message("ivan@example.com"), kShopKey);
+  Reply r = call(http::verb::get, "/v1/messages/" + id, {}, kSchoolKey);
+  EXPECT_EQ(r.status, 404u);
+  r = call(http::verb::delete_, "/v1/messages/" + id, {}, kSchoolKey);
+  EXPECT_EQ(r.status, 404u);
+  // Unknown and malformed ids look the same.
+  r = call(http::verb::get, "/v1/messages/not-an-id", {}, kSchoolKey);
+  EXPECT_EQ(r.status, 404u);
+  // The owner and an admin see it; it is still queued.
+  EXPECT_EQ(call(http::verb::get, "/v1/messages/" + id, {}, kShopKey).status, 200u);
+  r = call(http::verb::get, "/v1/messages/" + id, {}, kAdminKey);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.json().at("status"), "queued");
+}
+
+TEST_F(ServerTest, CancelThenConflict) {
+  const std::string id = send_ok(email_message("ivan@example.com"));
+  Reply r = call(http::verb::delete_, "/v1/messages/" + id, {}, kShopKey);
+  ASSERT_EQ(r.status, 200u) << r.body();
+  EXPECT_EQ(r.json().at("status"), "cancelled");
+  EXPECT_EQ(r.json().at("id"), id.c_str());
+  r = call(http::verb::delete_, "/v1/messages/" + id, {}, kShopKey);
+  EXPECT_EQ(r.status, 409u) << r.body();
+  EXPECT_EQ(r.error_code(), "conflict");
+  EXPECT_EQ(call(http::verb::get, "/v1/messages/" + id, {}, kShopKey).json().at("status"),
+            "cancelled");
+}
+
+TEST_F(ServerTest, DeliveredAndFailedMessagesShowTheirHistory) {
+  const std::string ok = send_ok(email_message("ivan@example.com"));
+  const std::string bad = send_ok(email_message("bounce@example.com"));
+  engine_->TEST_poll();
+
+  Reply r = call(http::verb::get, "/v1/messages/" + ok, {}, kShopKey);
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(r.json().at("status"), "delivered") << r.body();
+  EXPECT_EQ(r.json().at("attempts"), 1);
+  EXPECT_GE(r.json().at("events").as_array().size(), 2u);
+  EXPECT_FALSE(r.json().as_object().contains("next_attempt_at"));
+  // Too late to cancel.
+  EXPECT_EQ(call(http::verb::delete_, "/v1/messages/" + ok, {}, kShopKey).status, 409u);
+
+  r = call(http::verb::get, "/v1/messages/" + bad, {}, kShopKey);
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(r.json().at("status"), "failed") << r.body();
+  ASSERT_TRUE(r.json().as_object().contains("bounce")) << r.body();
+  EXPECT_EQ(r.json().at("bounce").at("code"), "550");
+  EXPECT_EQ(r.json().at("bounce").at("enhanced"), "5.1.1");
+  EXPECT_EQ(call(http::verb::delete_, "/v1/messages/" + bad, {}, kShopKey).status, 409u);
+}
+
+TEST_F(ServerTest, QueuesIsForAdminsOnly) {
+  send_ok(email_message("ivan@example.com"));
+  send_ok(email_message("petro@example.org"));
+  Reply r = call(http::verb::get, "/v1/queues", {}, kShopKey);
+  EXPECT_EQ(r.status, 403u);
+  EXPECT_EQ(r.error_code(), "permission_denied");
+
+  r = call(http::verb::get, "/v1/queues", {}, kAdminKey);
+  ASSERT_EQ(r.status, 200u) << r.body();
+  uint64_t queued = 0;
+  const json::value v = r.json();
+  for (const auto& t : v.at("totals").as_array()) {
+    if (t.at("status") == "queued") queued = t.at("count").to_number<uint64_t>();
+  }
+  EXPECT_EQ(queued, 2u);
+  EXPECT_EQ(r.json().at("destinations").as_array().size(), 2u) << r.body();
+}
+
+TEST_F(ServerTest, ProtobufInAndOut) {
+  vestnik::v1::SendMessageRequest m;
+  m.add_channels("email");
+  m.mutable_to()->set_email("ivan@example.com");
+  m.set_subject("Hi");
+  m.set_text("Hello");
+  Reply r = call(http::verb::post, "/v1/messages", m.SerializeAsString(), kShopKey,
+                 "application/x-protobuf");
+  ASSERT_EQ(r.status, 202u);
+  EXPECT_EQ(r.header(http::field::content_type), "application/x-protobuf");
+  vestnik::v1::SendMessageResponse sent;
+  ASSERT_TRUE(sent.ParseFromString(r.body()));
+  EXPECT_EQ(sent.status(), "queued");
+
+  auto get = make(http::verb::get, "/v1/messages/" + sent.id(), {}, kShopKey);
+  get.set(http::field::accept, "application/x-protobuf");
+  Client c(server_->port());
+  Reply g = c.call(get);
+  ASSERT_EQ(g.status, 200u);
+  vestnik::v1::MessageStatus st;
+  ASSERT_TRUE(st.ParseFromString(g.body()));
+  EXPECT_EQ(st.id(), sent.id());
+  EXPECT_EQ(st.to(), "ivan@example.com");
+
+  // Errors come back as ErrorResponse.
+  m.mutable_to()->set_email("ivan@");
+  r = call(http::verb::post, "/v1/messages", m.SerializeAsString(), kShopKey,
+           "application/x-protobuf");
+  EXPECT_EQ(r.status, 400u);
+  vestnik::v1::ErrorResponse err;
+  ASSERT_TRUE(err.ParseFromString(r.body()));
+  EXPECT_EQ(err.error().field(), "to.email");
+}
+
+TEST_F(ServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+  Client c(server_->port());
+  for (int i = 0; i < 20; ++i) {
+    Reply r = c.call(make(http::verb::post, "/v1/messages",
+                          email_message("user" + std::to_string(i) + "@example.com"), kShopKey));
+    ASSERT_EQ(r.status, 202u) << i;
+    EXPECT_TRUE(r.res.keep_alive());
+  }
+  Reply h = c.call(make(http::verb::get, "/healthz"));
+  EXPECT_EQ(h.status, 200u);
+  EXPECT_EQ(server_->connections(), 1u);
+}
+
+TEST_F(ServerTest, HeadAnswersHeadersOnly) {
+  Client c(server_->port());
+  c.send(make(http::verb::head, "/healthz"));
+  Reply head = c.receive_head();
+  ASSERT_TRUE(head.ok);
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.header(http::field::content_length), "15");
+  // Had the server sent a body, it would now be read as the next response.
+  Reply get = c.call(make(http::verb::get, "/healthz"));
+  ASSERT_TRUE(get.ok);
+  EXPECT_EQ(get.body(), R"({"status":"ok"})");
+}
+
+TEST_F(ServerTest, StopClosesIdleConnectionsAndRefusesNewOnes) {
+  Client idle(server_->port());
+  ASSERT_EQ(idle.call(make(http::verb::get, "/healthz")).status, 200u);
+
+  std::promise<void> drained;
+  auto f = drained.get_future();
+  server_->stop([&drained] { drained.set_value(); });
+  EXPECT_TRUE(idle.closed_by_server());
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(server_->connections(), 0u);
+
+  Client late(server_->port());
+  if (late.connected()) {
+    Reply r = late.call(make(http::verb::get, "/healthz"));
+    EXPECT_FALSE(r.ok && r.status == 200u);
+  }
+  server_.reset();
+}
+
+TEST_F(ServerTest, StopLetsTheRequestInProgressFinishAndAnswersTheNextWith503) {
+  // Hold the spool's writer so the POST is in progress when stop() comes;
+  // the GET is pipelined behind it on the same connection.
+  store_->TEST_hold_writes();
+  Client c(server_->port());
+  auto post = make(http::verb::post, "/v1/messages", email_message("ivan@example.com"), kShopKey);
+  auto get = make(http::verb::get, "/healthz");
+  std::ostringstream both;
+  both << post << get;
+  c.send_raw(both.str());
+  store_->TEST_wait_until_write_held();
+
+  std::promise<void> drained;
+  auto f = drained.get_future();
+  server_->stop([&drained] { drained.set_value(); });
+  store_->TEST_release_writes();
+
+  Reply first = c.receive();
+  EXPECT_EQ(first.status, 202u) << first.body();
+  Reply second = c.receive();
+  EXPECT_EQ(second.status, 503u) << second.body();
+  EXPECT_FALSE(second.res.keep_alive());
+  c.close();
+  EXPECT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  server_.reset();
+}
+
+class ServerDeadlineTest : public ServerTest {
+ protected:
+  void configure(core::Config& c) override { c.api.read_timeout = core::Duration(300); }
+};
+
+TEST_F(ServerDeadlineTest, ASpoolThatDoesNotAnswerInTimeGives503) {
+  store_->TEST_hold_writes();
+  Client c(server_->port());
+  c.send(make(http::verb::post, "/v1/messages", email_message("ivan@example.com", "k-1"), kShopKey));
+  Reply r = c.receive();  // arrives after read_timeout while the spool still holds the write
+  EXPECT_EQ(r.status, 503u) << r.body();
+  EXPECT_NE(r.body().find("idempotency_key"), std::string::npos) << r.body();
+  store_->TEST_release_writes();
+
+  // The late commit lands; the retry with the same key finds it.
+  Reply again = c.call(make(http::verb::post, "/v1/messages",
+                            email_message("ivan@example.com", "k-1"), kShopKey));
+  EXPECT_EQ(again.status, 200u) << again.body();
+}
+
+}  // namespace
+}  // namespace api

@@ -1,0 +1,724 @@
+// tests/engine/engine_test.cpp: the Engine end to end over the in-memory
+// spool, a ManualClock and a scripted transport (engine/engine.cpp,
+// engine/dispatcher*.cpp).
+//
+// The io_context runs in its own thread; tests drive the dispatcher with
+// TEST_poll(), which returns once the step's spool operations and the
+// scripted transport's immediate answers are committed, so each test reads
+// the spool right after it. No test asserts on real time: waits are bounded
+// loops on observable state.
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/id.h"
+#include "queue/queue.h"
+#include "transports/transport.h"
+
+namespace engine {
+namespace {
+
+using core::Duration;
+using core::MessageStatus;
+using std::chrono::hours;
+using std::chrono::minutes;
+
+// Answers each message by a script of the recipient's address and the
+// attempt number; an empty answer holds the whole batch until
+// answer_held() is called (a transport that "never answers").
+class ScriptedTransport final : public transports::Transport {
+ public:
+  using Script =
+      std::function<std::optional<std::string>(std::string_view address, uint32_t attempt)>;
+
+  ScriptedTransport(const core::Clock& clock, Script script)
+      : clock_(clock), script_(std::move(script)) {}
+
+  struct Call {
+    core::Id id;
+    uint32_t attempt = 0;
+    core::TimePoint at;
+    std::string destination;
+  };
+
+  std::string_view name() const noexcept override { return "scripted"; }
+  bool serves(core::Channel c) const noexcept override { return c == core::Channel::kEmail; }
+  std::string destination(const core::MessageRecord& r, core::Channel c) const override {
+    return transports::default_destination(c, r.request.to.address_for(c));
+  }
+
+  void send(std::vector<transports::Delivery> batch, transports::SendDone done) override {
+    std::vector<transports::Outcome> outcomes;
+    bool hold = false;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& d : batch) {
+        calls_.push_back({d.record->id, d.attempt, clock_.now(), d.record->destination});
+        auto reply = script_(d.record->request.to.email, d.attempt);
+        if (!reply) hold = true;
+        outcomes.push_back(transports::outcome_from_reply(reply.value_or("")));
+      }
+      if (hold) {
+        held_.push_back({batch.size(), std::move(done)});
+        return;
+      }
+    }
+    done(std::move(outcomes));
+  }
+
+  // Answers every held batch with `reply` for each message.
+  size_t answer_held(const std::string& reply) {
+    std::vector<std::pair<size_t, transports::SendDone>> held;
+    {
+      std::lock_guard lock(mu_);
+      held.swap(held_);
+    }
+    for (auto& [n, done] : held) {
+      done(std::vector<transports::Outcome>(n, transports::outcome_from_reply(reply)));
+    }
+    return held.size();
+  }
+
+  std::vector<Call> calls() const {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+  std::vector<Call> calls_for(const core::Id& id) const {
+    std::vector<Call> out;
+    for (const auto& c : calls()) {
+      if (c.id == id) out.push_back(c);
+    }
+    return out;
+  }
+  size_t held() const {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
+
+ private:
+  const core::Clock& clock_;
+  Script script_;
+  mutable std::mutex mu_;
+  std::vector<Call> calls_;                                    // GUARDED_BY(mu_)
+  std::vector<std::pair<size_t, transports::SendDone>> held_;  // GUARDED_BY(mu_)
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() : ids_(clock_), work_(io_.get_executor()) {}
+
+  void SetUp() override {
+    auto c = std::make_shared<core::Config>(*core::default_config());
+    c->retry.jitter = 0;                  // exact retry times
+    c->engine.poll_interval = hours(24);  // tests step with TEST_poll
+    c->engine.shutdown_grace = Duration(200);
+    c->spool.min_free_bytes = 0;
+    config_ = c;
+    io_thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    engine_.reset();
+    work_.reset();
+    io_.stop();
+    io_thread_.join();
+  }
+
+  // Builds the spool and the engine; call after adjusting config().
+  void open(ScriptedTransport::Script script) {
+    auto s = queue::Spool::open(config_->spool, queue::make_memory_store(), clock_, ids_);
+    ASSERT_TRUE(s.has_value()) << s.error().to_string();
+    spool_ = std::move(*s);
+    transport_ = std::make_shared<ScriptedTransport>(clock_, std::move(script));
+    registry_.add(transport_);
+    engine_ = std::make_unique<Engine>(config_, *spool_, registry_, clock_, io_.get_executor());
+  }
+
+  core::Config& config() { return const_cast<core::Config&>(*config_); }
+
+  static core::MessageRequest email_to(std::string address) {
+    core::MessageRequest r;
+    r.channels = {core::Channel::kEmail};
+    r.to.email = std::move(address);
+    r.from.email = "school@example.net";
+    r.category = "notifications";
+    r.content.subject = "Hello";
+    r.content.text = "Hello there";
+    r.variables_json = "{}";
+    return r;
+  }
+
+  SubmitResult submit(std::vector<core::MessageRequest> requests) {
+    std::promise<SubmitResult> p;
+    auto f = p.get_future();
+    engine_->submit("school", std::move(requests),
+                    [&p](SubmitResult r) { p.set_value(std::move(r)); });
+    return f.get();
+  }
+
+  core::Id submit_one(core::MessageRequest r) {
+    std::vector<core::MessageRequest> v;
+    v.push_back(std::move(r));
+    SubmitResult res = submit(std::move(v));
+    EXPECT_EQ(res.items.size(), 1u);
+    EXPECT_TRUE(res.items[0].has_value()) << res.items[0].error().to_string();
+    return res.items[0] ? res.items[0]->id : core::Id();
+  }
+
+  queue::MessageView view(const core::Id& id) {
+    auto v = spool_->get(id);
+    EXPECT_TRUE(v.has_value() && v->has_value());
+    return v && *v ? **v : queue::MessageView{};
+  }
+  core::MessageRecord record(const core::Id& id) { return view(id).record; }
+
+  core::Result<MessageStatus> cancel(const core::Id& id) {
+    std::promise<core::Result<MessageStatus>> p;
+    auto f = p.get_future();
+    engine_->cancel(id, [&p](core::Result<MessageStatus> r) { p.set_value(std::move(r)); });
+    return f.get();
+  }
+
+  void stop() {
+    std::promise<void> p;
+    auto f = p.get_future();
+    engine_->stop([&p] { p.set_value(); });
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  }
+
+  const DestinationState* find_destination(const std::vector<DestinationState>& v,
+                                           const std::string& name) {
+    for (const auto& d : v) {
+      if (d.destination == name) return &d;
+    }
+    return nullptr;
+  }
+
+  core::ManualClock clock_;
+  core::IdGenerator ids_;
+  std::shared_ptr<const core::Config> config_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread io_thread_;
+  std::unique_ptr<queue::Spool> spool_;
+  std::shared_ptr<ScriptedTransport> transport_;
+  transports::Registry registry_;
+  std::unique_ptr<Engine> engine_;
+};
+
+auto always(std::string reply) {
+  return [reply](std::string_view, uint32_t) -> std::optional<std::string> { return reply; };
+}
+
+TEST_F(EngineTest, DeliveredAfterOneAttempt) {
+  open(always("250 2.0.0 ok"));
+  const core::TimePoint t0 = clock_.now();
+  const core::Id id = submit_one(email_to("ann@example.com"));
+  EXPECT_EQ(record(id).status, MessageStatus::kQueued);
+  engine_->TEST_poll();
+
+  const auto r = record(id);
+  EXPECT_EQ(r.status, MessageStatus::kDelivered);
+  EXPECT_EQ(r.attempts, 1u);
+  EXPECT_EQ(r.destination, "email:example.com");
+  ASSERT_TRUE(r.last_reply.has_value());
+  EXPECT_EQ(r.last_reply->code, 250);
+  const auto calls = transport_->calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].attempt, 1u);
+  EXPECT_EQ(calls[0].at, t0);
+  const auto events = view(id).events;
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().status, MessageStatus::kDelivered);
+  EXPECT_EQ(events.back().detail, "250 2.0.0 ok");
+  EXPECT_EQ(events.back().attempt, 1u);
+}
+
+// 1 + 4 retries at the schedule's times, then failed with the last reply.
+TEST_F(EngineTest, AlwaysTransientIsTriedFiveTimesOnScheduleThenFails) {
+  open(always("451 4.7.1 try later"));
+  const core::TimePoint t0 = clock_.now();
+  const core::Id id = submit_one(email_to("ann@example.com"));
+  engine_->TEST_poll();
+  ASSERT_EQ(transport_->calls().size(), 1u);
+  EXPECT_EQ(record(id).status, MessageStatus::kSending);
+  EXPECT_EQ(record(id).attempts, 1u);
+
+  const std::vector<Duration> schedule = {minutes(5), minutes(15), hours(1), hours(4)};
+  std::vector<core::TimePoint> expected_at = {t0};
+  for (size_t i = 0; i < schedule.size(); ++i) {
+    EXPECT_EQ(record(id).due_at, clock_.now() + schedule[i]);
+    // One millisecond early: nothing happens.
+    clock_.advance(schedule[i] - Duration(1));
+    engine_->TEST_poll();
+    ASSERT_EQ(transport_->calls().size(), i + 1) << "retry " << i + 1 << " came early";
+    clock_.advance(Duration(1));
+    engine_->TEST_poll();
+    ASSERT_EQ(transport_->calls().size(), i + 2) << "retry " << i + 1 << " did not come";
+    expected_at.push_back(clock_.now());
+  }
+
+  const auto calls = transport_->calls();
+  ASSERT_EQ(calls.size(), 5u);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    EXPECT_EQ(calls[i].attempt, i + 1);
+    EXPECT_EQ(calls[i].at, expected_at[i]);
+  }
+  EXPECT_EQ(expected_at.back() - t0, minutes(5 + 15 + 60 + 240));
+
+  const auto r = record(id);
+  EXPECT_EQ(r.status, MessageStatus::kFailed);
+  EXPECT_EQ(r.attempts, 5u);
+  ASSERT_TRUE(r.bounce.has_value());
+  EXPECT_EQ(r.bounce->category, "retries-exhausted");
+  EXPECT_EQ(r.bounce->reply.code, 451);
+  EXPECT_EQ(view(id).events.back().detail, "retries exhausted: 451 4.7.1 try later");
+
+  // Nothing more, however long we wait.
+  clock_.advance(hours(48));
+  engine_->TEST_poll();
+  EXPECT_EQ(transport_->calls().size(), 5u);
+}
+
+TEST_F(EngineTest, PermanentFailureFailsAtOnce) {
+  open(always("550 5.1.1 user unknown"));
+  const core::Id id = submit_one(email_to("nobody@example.com"));
+  engine_->TEST_poll();
+  const auto r = record(id);
+  EXPECT_EQ(r.status, MessageStatus::kFailed);
+  EXPECT_EQ(r.attempts, 1u);
+  ASSERT_TRUE(r.bounce.has_value());
+  EXPECT_EQ(r.bounce->category, "bad-mailbox");
+  EXPECT_EQ(view(id).events.back().detail, "550 5.1.1 user unknown");
+  clock_.advance(hours(10));
+  engine_->TEST_poll();
+  EXPECT_EQ(transport_->calls().size(), 1u);
+}
+
+TEST_F(EngineTest, ExpiryBeforeTheNextRetryFailsExpired) {
+  open(always("451 4.7.1 try later"));
+  auto req = email_to("ann@example.com");
+  req.expires_at = clock_.now() + minutes(10);
+  const core::Id id = submit_one(std::move(req));
+  engine_->TEST_poll();  // attempt 1; retry due at +5m, before expiry
+  EXPECT_EQ(record(id).status, MessageStatus::kSending);
+  clock_.advance(minutes(5));
+  engine_->TEST_poll();  // attempt 2; the next retry (+15m) would be past expiry
+  const auto r = record(id);
+  EXPECT_EQ(r.status, MessageStatus::kFailed);
+  EXPECT_EQ(r.attempts, 2u);
+  ASSERT_TRUE(r.bounce.has_value());
+  EXPECT_EQ(r.bounce->category, "expired");
+  EXPECT_EQ(view(id).events.back().detail, "expired: 451 4.7.1 try later");
+  EXPECT_EQ(transport_->calls().size(), 2u);
+}
+
+TEST_F(EngineTest, ExpiredWhileWaitingIsNeverSent) {
+  open(always("250 ok"));
+  auto req = email_to("ann@example.com");
+  req.send_at = clock_.now() + hours(1);
+  req.expires_at = clock_.now() + minutes(30);
+  const core::Id id = submit_one(std::move(req));
+  clock_.advance(hours(1));
+  engine_->TEST_poll();
+  const auto r = record(id);
+  EXPECT_EQ(r.status, MessageStatus::kFailed);
+  ASSERT_TRUE(r.bounce.has_value());
+  EXPECT_EQ(r.bounce->category, "expired");
+  EXPECT_TRUE(transport_->calls().empty());
+}
+
+TEST_F(EngineTest, SendAtInTheFutureWaits) {
+  open(always("250 ok"));
+  const core::TimePoint at = clock_.now() + hours(1);
+  auto req = email_to("ann@example.com");
+  req.send_at = at;
+  const core::Id id = submit_one(std::move(req));
+  engine_->TEST_poll();
+  EXPECT_EQ(record(id).status, MessageStatus::kQueued);
+  clock_.advance(minutes(59));
+  engine_->TEST_poll();
+  EXPECT_TRUE(transport_->calls().empty());
+  clock_.advance(minutes(1));
+  engine_->TEST_poll();
+  EXPECT_EQ(record(id).status, MessageStatus::kDelivered);
+  ASSERT_EQ(transport_->calls().size(), 1u);
+  EXPECT_EQ(transport_->calls()[0].at, at);
+}
+
+// A destination whose transport never answers fills only its own slots.
+TEST_F(EngineTest, SilentDestinationDoesNotHoldBackAnother) {
+  config().engine.default_concurrency = 2;
+  config().engine.batch_size = 1;
+  open([](std::string_view address, uint32_t) -> std::optional<std::string> {
+    if (address.ends_with("@slow.example")) return std::nullopt;  // never answers
+    return "250 ok";
+  });
+  std::vector<core::MessageRequest> reqs;
+  for (int i = 0; i < 5; ++i) reqs.push_back(email_to("s" + std::to_string(i) + "@slow.example"));
+  for (int i = 0; i < 5; ++i) reqs.push_back(email_to("f" + std::to_string(i) + "@fast.example"));
+  SubmitResult res = submit(std::move(reqs));
+  ASSERT_EQ(res.items.size(), 10u);
+  engine_->TEST_poll();
+
+  for (size_t i = 5; i < 10; ++i) {
+    EXPECT_EQ(record(res.items[i]->id).status, MessageStatus::kDelivered) << i;
+  }
+  EXPECT_EQ(transport_->held(), 2u);  // the slow destination's two slots
+  const auto dests = engine_->destinations();
+  const DestinationState* slow = find_destination(dests, "email:slow.example");
+  ASSERT_NE(slow, nullptr);
+  EXPECT_EQ(slow->in_flight, 2u);
+  EXPECT_EQ(slow->ready, 3u);
+  EXPECT_EQ(slow->concurrency, 2u);
+
+  // When the slow destination answers, the rest of its queue moves.
+  EXPECT_EQ(transport_->answer_held("250 ok"), 2u);
+  engine_->TEST_poll();
+  EXPECT_EQ(transport_->held(), 2u);
+  EXPECT_EQ(transport_->answer_held("250 ok"), 2u);
+  engine_->TEST_poll();
+  EXPECT_EQ(transport_->answer_held("250 ok"), 1u);
+  engine_->TEST_poll();
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(record(res.items[i]->id).status, MessageStatus::kDelivered) << i;
+  }
+}
+
+TEST_F(EngineTest, CancelWhileWaitingForRetry) {
+  open(always("451 4.7.1 try later"));
+  const core::Id id = submit_one(email_to("ann@example.com"));
+  engine_->TEST_poll();
+  EXPECT_EQ(record(id).status, MessageStatus::kSending);
+  auto c = cancel(id);
+  ASSERT_TRUE(c.has_value()) << c.error().to_string();
+  EXPECT_EQ(*c, MessageStatus::kCancelled);
+  clock_.advance(hours(1));
+  engine_->TEST_poll();
+  EXPECT_EQ(record(id).status, MessageStatus::kCancelled);
+  EXPECT_EQ(transport_->calls().size(), 1u);
+}
+
+TEST_F(EngineTest, CancelWhileQueued) {
+  open(always("250 ok"));
+  auto req = email_to("ann@example.com");
+  req.send_at = clock_.now() + hours(1);
+  const core::Id id = submit_one(std::move(req));
+  auto c = cancel(id);
+  ASSERT_TRUE(c.has_value()) << c.error().to_string();
+  EXPECT_EQ(*c, MessageStatus::kCancelled);
+  clock_.advance(hours(2));
+  engine_->TEST_poll();
+  EXPECT_TRUE(transport_->calls().empty());
+}
+
+// A message leased but still waiting in a ready queue is not in a
+// transport yet: cancel takes it out and cancels it.
+TEST_F(EngineTest, CancelWhileInAReadyQueue) {
+  config().engine.default_concurrency = 1;
+  config().engine.batch_size = 1;
+  open([](std::string_view, uint32_t) -> std::optional<std::string> { return std::nullopt; });
+  const core::Id first = submit_one(email_to("a@slow.example"));
+  const core::Id second = submit_one(email_to("b@slow.example"));
+  engine_->TEST_poll();
+  ASSERT_EQ(transport_->held(), 1u);
+  ASSERT_EQ(transport_->calls()[0].id, first);
+
+  auto c = cancel(second);
+  ASSERT_TRUE(c.has_value()) << c.error().to_string();
+  EXPECT_EQ(*c, MessageStatus::kCancelled);
+  // The one inside the transport cannot be cancelled.
+  auto c1 = cancel(first);
+  ASSERT_FALSE(c1.has_value());
+  EXPECT_EQ(c1.error().code, core::Errc::kConflict);
+
+  transport_->answer_held("250 ok");
+  engine_->TEST_poll();
+  EXPECT_EQ(record(first).status, MessageStatus::kDelivered);
+  EXPECT_EQ(record(second).status, MessageStatus::kCancelled);
+  EXPECT_EQ(transport_->calls().size(), 1u);
+}
+
+TEST_F(EngineTest, StopReleasesLeasesBackToQueued) {
+  config().engine.default_concurrency = 1;
+  config().engine.batch_size = 1;
+  open([](std::string_view, uint32_t) -> std::optional<std::string> { return std::nullopt; });
+  std::vector<core::Id> ids;
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(submit_one(email_to("u" + std::to_string(i) + "@slow.example")));
+  engine_->TEST_poll();
+  ASSERT_EQ(transport_->held(), 1u);  // one in flight, two ready
+  {
+    auto counts = spool_->counts();
+    ASSERT_TRUE(counts.has_value());
+    EXPECT_EQ(counts->leased, 3u);
+  }
+
+  stop();  // the grace (200ms) passes without an answer
+
+  auto counts = spool_->counts();
+  ASSERT_TRUE(counts.has_value());
+  EXPECT_EQ(counts->leased, 0u);
+  for (const auto& id : ids) {
+    const auto r = record(id);
+    EXPECT_EQ(r.status, MessageStatus::kQueued);
+    EXPECT_EQ(r.attempts, 0u);
+    EXPECT_FALSE(r.lease_until.has_value());
+    EXPECT_LE(r.due_at, clock_.now());
+  }
+  // A late answer is ignored safely, and nothing is leased again.
+  transport_->answer_held("250 ok");
+  engine_->TEST_poll();
+  for (const auto& id : ids) EXPECT_EQ(record(id).status, MessageStatus::kQueued);
+  // A second stop completes at once.
+  stop();
+}
+
+TEST_F(EngineTest, StopCommitsAnswersThatArriveWithinTheGrace) {
+  config().engine.shutdown_grace = Duration(30'000);
+  open([](std::string_view, uint32_t) -> std::optional<std::string> { return std::nullopt; });
+  const core::Id id = submit_one(email_to("ann@example.com"));
+  engine_->TEST_poll();
+  ASSERT_EQ(transport_->held(), 1u);
+
+  std::promise<void> stopped;
+  auto f = stopped.get_future();
+  engine_->stop([&stopped] { stopped.set_value(); });
+  EXPECT_NE(f.wait_for(Duration(50)), std::future_status::ready);  // waits for the send
+  transport_->answer_held("250 2.0.0 ok");
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(record(id).status, MessageStatus::kDelivered);
+}
+
+TEST_F(EngineTest, NoTransportForTheChannelWaitsQuietly) {
+  open(always("250 ok"));  // serves email only
+  core::MessageRequest req = email_to("");
+  req.channels = {core::Channel::kTelegram};
+  req.to.telegram_chat_id = "4242";
+  const core::Id id = submit_one(std::move(req));
+  EXPECT_EQ(record(id).destination, "telegram:default");
+  engine_->TEST_poll();
+  const auto r = record(id);
+  EXPECT_EQ(r.status, MessageStatus::kQueued);
+  EXPECT_EQ(r.attempts, 0u);
+  EXPECT_GE(r.due_at, clock_.now() + minutes(1));
+  EXPECT_TRUE(transport_->calls().empty());
+  // Before the delay nothing is leased again.
+  const size_t events = view(id).events.size();
+  clock_.advance(Duration(59'000));
+  engine_->TEST_poll();
+  EXPECT_EQ(view(id).events.size(), events);
+}
+
+TEST_F(EngineTest, SubmitChoosesChannelsAndKeepsRefusedItemsInPlace) {
+  open(always("250 ok"));
+  std::vector<core::MessageRequest> reqs;
+  reqs.push_back(email_to("ann@example.com"));
+  core::MessageRequest no_address = email_to("");
+  no_address.channels = {core::Channel::kTelegram, core::Channel::kSms};
+  reqs.push_back(std::move(no_address));
+  core::MessageRequest fallback = email_to("Bob@Example.ORG");
+  fallback.channels = {core::Channel::kTelegram, core::Channel::kEmail};
+  reqs.push_back(std::move(fallback));
+
+  SubmitResult res = submit(std::move(reqs));
+  ASSERT_EQ(res.items.size(), 3u);
+  ASSERT_TRUE(res.items[0].has_value());
+  ASSERT_FALSE(res.items[1].has_value());
+  EXPECT_EQ(res.items[1].error().code, core::Errc::kInvalidArgument);
+  EXPECT_EQ(res.items[1].error().field, "channels");
+  ASSERT_TRUE(res.items[2].has_value());
+  const auto r = record(res.items[2]->id);
+  EXPECT_EQ(r.channel_index, 1u);
+  EXPECT_EQ(r.destination, "email:example.org");
+
+  // Nothing routable: answered at once, nothing stored.
+  std::vector<core::MessageRequest> bad;
+  bad.push_back(email_to(""));
+  SubmitResult none = submit(std::move(bad));
+  ASSERT_EQ(none.items.size(), 1u);
+  EXPECT_FALSE(none.items[0].has_value());
+}
+
+TEST_F(EngineTest, TransactionalGoesFirstWithinADestination) {
+  config().engine.default_concurrency = 1;
+  config().engine.batch_size = 10;
+  open(always("250 ok"));
+  auto bulk = email_to("bulk@example.com");
+  bulk.priority = core::Priority::kBulk;
+  auto tx = email_to("tx@example.com");
+  tx.priority = core::Priority::kTransactional;
+  const core::Id bulk_id = submit_one(std::move(bulk));
+  const core::Id tx_id = submit_one(std::move(tx));
+  engine_->TEST_poll();
+  const auto calls = transport_->calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].id, tx_id);
+  EXPECT_EQ(calls[1].id, bulk_id);
+}
+
+TEST_F(EngineTest, FullReadyQueueDefersInsteadOfLeasing) {
+  config().engine.default_concurrency = 1;
+  config().engine.batch_size = 1;
+  config().engine.max_ready_per_destination = 2;
+  open([](std::string_view, uint32_t) -> std::optional<std::string> { return std::nullopt; });
+  std::vector<core::Id> ids;
+  for (int i = 0; i < 6; ++i)
+    ids.push_back(submit_one(email_to("u" + std::to_string(i) + "@slow.example")));
+  engine_->TEST_poll();
+  // The first lease admits two (the queue was empty); one goes in flight,
+  // which makes room for one more in the following lease.
+  const auto dests = engine_->destinations();
+  const DestinationState* slow = find_destination(dests, "email:slow.example");
+  ASSERT_NE(slow, nullptr);
+  EXPECT_LE(slow->ready, 2u);
+  size_t waiting = 0;
+  for (const auto& id : ids) {
+    if (!record(id).lease_until) ++waiting;
+  }
+  EXPECT_GE(waiting, 2u);
+}
+
+// With start(), a submit wakes the dispatcher at once; no TEST_poll.
+TEST_F(EngineTest, StartedEngineDeliversWithoutPolling) {
+  open(always("250 ok"));
+  engine_->start();
+  const core::Id id = submit_one(email_to("ann@example.com"));
+  for (int i = 0; i < 1000 && record(id).status != MessageStatus::kDelivered; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(record(id).status, MessageStatus::kDelivered);
+  stop();
+}
+
+TEST_F(EngineTest, ManyMessagesAcrossDestinationsAllFinish) {
+  config().engine.batch_size = 7;
+  config().engine.lease_batch = 50;
+  config().engine.max_active = 120;
+  open([](std::string_view address, uint32_t attempt) -> std::optional<std::string> {
+    if (address.starts_with("flaky") && attempt == 1) return "451 4.7.1 later";
+    if (address.starts_with("bad")) return "550 5.7.1 policy";
+    return "250 ok";
+  });
+  std::vector<core::MessageRequest> reqs;
+  for (int i = 0; i < 300; ++i) {
+    const char* kind = i % 3 == 0 ? "flaky" : i % 3 == 1 ? "bad" : "good";
+    reqs.push_back(email_to(std::string(kind) + std::to_string(i) + "@d" + std::to_string(i % 7) +
+                            ".example"));
+  }
+  SubmitResult res = submit(std::move(reqs));
+  engine_->TEST_poll();
+  clock_.advance(minutes(5));
+  engine_->TEST_poll();
+  std::map<MessageStatus, int> by_status;
+  for (const auto& item : res.items) {
+    ASSERT_TRUE(item.has_value());
+    ++by_status[record(item->id).status];
+  }
+  EXPECT_EQ(by_status[MessageStatus::kDelivered], 200);
+  EXPECT_EQ(by_status[MessageStatus::kFailed], 100);
+  EXPECT_EQ(transport_->calls().size(), 400u);
+  auto counts = spool_->counts();
+  ASSERT_TRUE(counts.has_value());
+  EXPECT_EQ(counts->leased, 0u);
+}
+
+// Housekeeping timers run with start(): with lease_timeout 8s the
+// maintenance tick comes every second. The manual clock moves the leases'
+// time; the waits below are bounded loops on spool state.
+class EngineTimersTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    config().spool.lease_timeout = std::chrono::seconds(8);
+  }
+
+  template <class Pred>
+  bool eventually(Pred pred) {
+    for (int i = 0; i < 1500; ++i) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return pred();
+  }
+};
+
+TEST_F(EngineTimersTest, StuckReadyMessagesAreReleasedAndSilentSendsAbandoned) {
+  config().engine.default_concurrency = 1;
+  config().engine.batch_size = 1;
+  open([](std::string_view, uint32_t) -> std::optional<std::string> { return std::nullopt; });
+  const core::Id first = submit_one(email_to("a@slow.example"));
+  const core::Id second = submit_one(email_to("b@slow.example"));
+  engine_->TEST_poll();
+  ASSERT_EQ(transport_->held(), 1u);
+  ASSERT_TRUE(record(second).lease_until.has_value());  // waiting in the ready queue
+  engine_->start();
+
+  // 5s into an 8s lease: less than half is left, so the waiting message is
+  // given back rather than sent; the send (deadline at 6s) is still fine.
+  clock_.advance(std::chrono::seconds(5));
+  ASSERT_TRUE(eventually([&] { return !record(second).lease_until.has_value(); }));
+  EXPECT_EQ(record(second).status, MessageStatus::kQueued);
+  EXPECT_EQ(record(second).attempts, 0u);
+  EXPECT_EQ(record(first).attempts, 0u);
+
+  // 7s: the send is past its deadline; it counts as a transient failure.
+  clock_.advance(std::chrono::seconds(2));
+  ASSERT_TRUE(eventually([&] { return record(first).attempts == 1; }));
+  const auto r = record(first);
+  EXPECT_EQ(r.status, MessageStatus::kSending);
+  EXPECT_FALSE(r.lease_until.has_value());
+  EXPECT_EQ(view(first).events.back().detail,
+            "no answer from the transport before the lease expired");
+
+  // The late answer changes nothing.
+  transport_->answer_held("250 ok");
+  engine_->TEST_poll();
+  EXPECT_EQ(record(first).status, MessageStatus::kSending);
+  stop();
+}
+
+TEST_F(EngineTimersTest, ExpiredLeasesAreReclaimedAndDelivered) {
+  open(always("250 ok"));
+  const core::Id id = submit_one(email_to("ann@example.com"));
+  // A lease taken by someone who then vanished (the engine never sees it).
+  queue::LeaseRequest req;
+  req.max = 10;
+  auto lost = spool_->lease_sync(std::move(req));
+  ASSERT_TRUE(lost.has_value());
+  ASSERT_EQ(lost->size(), 1u);
+  clock_.advance(std::chrono::seconds(9));
+  engine_->start();
+  ASSERT_TRUE(eventually([&] { return record(id).status == MessageStatus::kDelivered; }));
+  ASSERT_EQ(transport_->calls().size(), 1u);
+  stop();
+}
+
+TEST_F(EngineTimersTest, FinishedMessagesArePurgedAfterRetention) {
+  open(always("250 ok"));
+  const core::Id id = submit_one(email_to("ann@example.com"));
+  engine_->TEST_poll();
+  ASSERT_EQ(record(id).status, MessageStatus::kDelivered);
+  clock_.advance(config().spool.retention + hours(1));
+  engine_->start();  // purges at once, then every purge_interval
+  ASSERT_TRUE(eventually([&] {
+    auto v = spool_->get(id);
+    return v.has_value() && !v->has_value();
+  }));
+  stop();
+}
+
+}  // namespace
+}  // namespace engine
