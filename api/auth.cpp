@@ -53,9 +53,9 @@ void KeyRing::add(const std::string& key, Principal p) {
   e->digest = digest_of(key);
   for (const auto& existing : entries_) {
     if (CRYPTO_memcmp(existing->digest.data(), e->digest.data(), e->digest.size()) == 0) {
-      throw core::ConfigError("tenants." + p.tenant + ".keys",
-                              "duplicate API key (also used by tenant '" +
-                                  existing->principal.tenant + "')");
+      throw core::ConfigError(
+          "tenants." + p.tenant + ".keys",
+          "duplicate API key (also used by tenant '" + existing->principal.tenant + "')");
     }
   }
   e->principal = std::move(p);

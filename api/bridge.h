@@ -15,13 +15,12 @@
 // `done` needs no lock: whichever runs first wins.
 #pragma once
 
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -42,7 +41,10 @@ boost::asio::awaitable<std::optional<T>> await_callback(Start start,
     using Executor = decltype(boost::asio::get_associated_executor(handler));
     struct State {
       State(Handler h, const Executor& ex)
-          : handler(std::move(h)), executor(ex), work(boost::asio::make_work_guard(ex)), timer(ex) {}
+          : handler(std::move(h)),
+            executor(ex),
+            work(boost::asio::make_work_guard(ex)),
+            timer(ex) {}
       // Runs on the strand only.
       void finish(std::optional<T> value) {
         if (done) return;

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <boost/container/small_vector.hpp>
-
 #include <string>
 #include <string_view>
 #include <utility>

@@ -79,8 +79,8 @@ class JsonWriter {
   void member(std::string_view k, const char* v) { member(k, std::string_view(v)); }
   void member(std::string_view k, const std::string& v) { member(k, std::string_view(v)); }
   template <class N>
-    requires(std::is_arithmetic_v<N> && !std::is_same_v<N, bool>)
-  void member(std::string_view k, N v) {
+  requires(std::is_arithmetic_v<N> && !std::is_same_v<N, bool>) void member(std::string_view k,
+                                                                            N v) {
     key(k);
     if constexpr (std::is_floating_point_v<N>) {
       number(double(v));

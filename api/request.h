@@ -35,26 +35,26 @@ namespace api {
 
 // Field limits. Lengths are in bytes (UTF-8 octets). Documented in docs/api.md.
 struct Limits {
-  static constexpr size_t kEmail = 254;            // RFC 5321 path limit minus <>
-  static constexpr size_t kEmailLocalPart = 64;    // RFC 5321 4.5.3.1.1
-  static constexpr size_t kEmailDomain = 255;      // RFC 5321 4.5.3.1.2
+  static constexpr size_t kEmail = 254;          // RFC 5321 path limit minus <>
+  static constexpr size_t kEmailLocalPart = 64;  // RFC 5321 4.5.3.1.1
+  static constexpr size_t kEmailDomain = 255;    // RFC 5321 4.5.3.1.2
   static constexpr size_t kDomainLabel = 63;
-  static constexpr size_t kName = 256;             // display names
-  static constexpr size_t kSubject = 998;          // RFC 5322 line length
-  static constexpr size_t kBodyPart = 4u << 20;    // html, text: 4 MiB each
+  static constexpr size_t kName = 256;           // display names
+  static constexpr size_t kSubject = 998;        // RFC 5322 line length
+  static constexpr size_t kBodyPart = 4u << 20;  // html, text: 4 MiB each
   static constexpr size_t kTemplateId = 128;
   static constexpr size_t kIdempotencyKey = 255;
   static constexpr size_t kCategory = 64;
-  static constexpr size_t kTags = 32;              // tags per message
+  static constexpr size_t kTags = 32;  // tags per message
   static constexpr size_t kTagKey = 64;
   static constexpr size_t kTagValue = 256;
   static constexpr size_t kViberId = 64;
   static constexpr size_t kTelegramChatId = 64;
   static constexpr size_t kVkPeerId = 20;
   static constexpr size_t kVariablesBytes = 256u << 10;  // compact JSON text
-  static constexpr size_t kVariablesDepth = 16;    // nesting inside `variables`
-  static constexpr size_t kChannels = 6;           // every channel once at most
-  static constexpr size_t kJsonDepth = 24;         // whole document
+  static constexpr size_t kVariablesDepth = 16;          // nesting inside `variables`
+  static constexpr size_t kChannels = 6;                 // every channel once at most
+  static constexpr size_t kJsonDepth = 24;               // whole document
 };
 
 inline constexpr std::string_view kDefaultCategory = "notifications";
@@ -62,7 +62,7 @@ inline constexpr std::string_view kDefaultCategory = "notifications";
 inline constexpr core::Duration kMaxScheduleAhead{366LL * 24 * 3600 * 1000};
 
 struct ParseOptions {
-  core::TimePoint now;     // "in the future" is judged against this
+  core::TimePoint now;  // "in the future" is judged against this
   uint32_t max_batch = 10000;
 };
 

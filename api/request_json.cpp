@@ -13,7 +13,6 @@
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-
 #include <cmath>
 #include <memory>
 
@@ -105,10 +104,9 @@ core::Status get_string(const json::value& v, std::string_view path, std::string
   return expected(std::string(path), "a string");
 }
 
-#define API_TRY(expr)                     \
-  do {                                    \
-    if (auto _s = (expr); _s.has_error()) \
-      return std::move(_s).error();       \
+#define API_TRY(expr)                                                   \
+  do {                                                                  \
+    if (auto _s = (expr); _s.has_error()) return std::move(_s).error(); \
   } while (0)
 
 core::Status decode_recipient(const json::value& v, detail::DraftRecipient* to) {
@@ -181,8 +179,8 @@ core::Status decode_variables(const json::value& v, std::string* out) {
   if (!v.is_object()) return expected("variables", "an object");
   bool finite = true;
   if (walk_variables(v, Limits::kVariablesDepth, &finite) > Limits::kVariablesDepth) {
-    return field_error("variables", "nested deeper than " +
-                                        std::to_string(Limits::kVariablesDepth) + " levels");
+    return field_error("variables",
+                       "nested deeper than " + std::to_string(Limits::kVariablesDepth) + " levels");
   }
   if (!finite) return field_error("variables", "numbers must be finite");
   *out = json::serialize(v);
@@ -353,8 +351,8 @@ core::Result<BatchItems> parse_batch_json(std::string_view body, const ParseOpti
     return field_error("messages", "at least one message is required");
   }
   if (messages->size() > options.max_batch) {
-    core::Error e = field_error("messages", "at most " + std::to_string(options.max_batch) +
-                                                " messages per batch");
+    core::Error e = field_error(
+        "messages", "at most " + std::to_string(options.max_batch) + " messages per batch");
     e.code = core::Errc::kTooLarge;
     return e;
   }

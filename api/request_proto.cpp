@@ -43,8 +43,8 @@ core::Status write_value(const pb::Value& v, size_t depth, JsonWriter& w);
 
 core::Status write_struct(const pb::Struct& s, size_t depth, JsonWriter& w) {
   if (depth > Limits::kVariablesDepth) {
-    return field_error("variables", "nested deeper than " +
-                                        std::to_string(Limits::kVariablesDepth) + " levels");
+    return field_error("variables",
+                       "nested deeper than " + std::to_string(Limits::kVariablesDepth) + " levels");
   }
   w.begin_object();
   for (const auto& [k, v] : s.fields()) {
@@ -172,8 +172,8 @@ core::Result<BatchItems> parse_batch_proto(std::string_view body, const ParseOpt
   if (auto st = refuse_unknown(*b, ""); st.has_error()) return std::move(st).error();
   if (b->messages_size() == 0) return field_error("messages", "at least one message is required");
   if (size_t(b->messages_size()) > options.max_batch) {
-    core::Error e = field_error("messages", "at most " + std::to_string(options.max_batch) +
-                                                " messages per batch");
+    core::Error e = field_error(
+        "messages", "at most " + std::to_string(options.max_batch) + " messages per batch");
     e.code = core::Errc::kTooLarge;
     return e;
   }

@@ -104,25 +104,36 @@ std::optional<core::TimePoint> next_attempt(const core::MessageRecord& r) {
 
 unsigned http_status(core::Errc code) noexcept {
   switch (code) {
-    case core::Errc::kOk: return 200;
-    case core::Errc::kInvalidArgument: return 400;
-    case core::Errc::kUnauthenticated: return 401;
-    case core::Errc::kPermissionDenied: return 403;
-    case core::Errc::kNotFound: return 404;
-    case core::Errc::kConflict: return 409;
-    case core::Errc::kTooLarge: return 413;
-    case core::Errc::kRateLimited: return 429;
-    case core::Errc::kUnavailable: return 503;
-    case core::Errc::kSpoolFull: return 507;
-    default: return 500;
+    case core::Errc::kOk:
+      return 200;
+    case core::Errc::kInvalidArgument:
+      return 400;
+    case core::Errc::kUnauthenticated:
+      return 401;
+    case core::Errc::kPermissionDenied:
+      return 403;
+    case core::Errc::kNotFound:
+      return 404;
+    case core::Errc::kConflict:
+      return 409;
+    case core::Errc::kTooLarge:
+      return 413;
+    case core::Errc::kRateLimited:
+      return 429;
+    case core::Errc::kUnavailable:
+      return 503;
+    case core::Errc::kSpoolFull:
+      return 507;
+    default:
+      return 500;
   }
 }
 
 Response error_response(const core::Error& e, Format f) {
   const unsigned status = http_status(e.code);
   if (bland(status)) {
-    core::log::error("api request failed", {{"code", core::errc_name(e.code)},
-                                            {"error", std::string_view(e.message)}});
+    core::log::error("api request failed",
+                     {{"code", core::errc_name(e.code)}, {"error", std::string_view(e.message)}});
   }
   return make_error(status, core::errc_name(e.code), public_message(e), e.field, f);
 }

@@ -16,13 +16,20 @@ namespace http = boost::beast::http;
 
 std::string_view route_name(RouteId id) noexcept {
   switch (id) {
-    case RouteId::kSendMessage: return "send_message";
-    case RouteId::kSendBatch: return "send_batch";
-    case RouteId::kGetMessage: return "get_message";
-    case RouteId::kCancelMessage: return "cancel_message";
-    case RouteId::kHealthz: return "healthz";
-    case RouteId::kMetrics: return "metrics";
-    case RouteId::kQueues: return "queues";
+    case RouteId::kSendMessage:
+      return "send_message";
+    case RouteId::kSendBatch:
+      return "send_batch";
+    case RouteId::kGetMessage:
+      return "get_message";
+    case RouteId::kCancelMessage:
+      return "cancel_message";
+    case RouteId::kHealthz:
+      return "healthz";
+    case RouteId::kMetrics:
+      return "metrics";
+    case RouteId::kQueues:
+      return "queues";
   }
   return "unknown";
 }
@@ -41,8 +48,8 @@ ApiMetrics& ApiMetrics::get() {
     x->responses_5xx = r.counter("vestnik_api_responses_total", kResp, "class", "5xx", 3);
     x->messages_accepted = r.counter("vestnik_api_messages_accepted_total",
                                      "Messages acknowledged as durably queued by the API.");
-    x->messages_rejected = r.counter("vestnik_api_messages_rejected_total",
-                                     "Messages refused by API validation.");
+    x->messages_rejected =
+        r.counter("vestnik_api_messages_rejected_total", "Messages refused by API validation.");
     x->connections = r.gauge("vestnik_api_connections", "Open HTTP API connections.");
     x->connections_refused = r.counter("vestnik_api_connections_refused_total",
                                        "Connections refused because max_connections was reached.");
@@ -170,8 +177,9 @@ std::optional<Response> authorize(const Services& s, RouteId route, std::string_
   const Principal* p = presented ? s.keys->find(token) : nullptr;
   if (p == nullptr) {
     Response r = error_response(core::Errc::kUnauthenticated,
-                                presented ? "invalid bearer key" : "missing bearer key "
-                                                                   "(Authorization: Bearer <key>)",
+                                presented ? "invalid bearer key"
+                                          : "missing bearer key "
+                                            "(Authorization: Bearer <key>)",
                                 f);
     r.challenge = true;
     r.invalid_token = presented;
@@ -186,13 +194,20 @@ std::optional<Response> authorize(const Services& s, RouteId route, std::string_
 
 boost::asio::awaitable<Response> handle(Services& s, Route route, const Request& req) {
   switch (route.id) {
-    case RouteId::kSendMessage: co_return co_await send_message(s, req);
-    case RouteId::kSendBatch: co_return co_await send_batch(s, req);
-    case RouteId::kGetMessage: co_return get_message(s, req);
-    case RouteId::kCancelMessage: co_return co_await cancel_message(s, req);
-    case RouteId::kHealthz: co_return healthz(s, req);
-    case RouteId::kMetrics: co_return metrics(s, req);
-    case RouteId::kQueues: co_return queues(s, req);
+    case RouteId::kSendMessage:
+      co_return co_await send_message(s, req);
+    case RouteId::kSendBatch:
+      co_return co_await send_batch(s, req);
+    case RouteId::kGetMessage:
+      co_return get_message(s, req);
+    case RouteId::kCancelMessage:
+      co_return co_await cancel_message(s, req);
+    case RouteId::kHealthz:
+      co_return healthz(s, req);
+    case RouteId::kMetrics:
+      co_return metrics(s, req);
+    case RouteId::kQueues:
+      co_return queues(s, req);
   }
   co_return not_found(req.reply_format);
 }

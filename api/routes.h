@@ -11,7 +11,6 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,9 +91,8 @@ std::variant<Route, Response> match_route(boost::beast::http::verb method, std::
 // Authenticates and authorises `authorization` (the header's value) for
 // `route`; on success stores the principal in `*out` (nullptr on public
 // routes) and returns nullopt, otherwise the 401/403 response.
-std::optional<Response> authorize(const Services& s, RouteId route,
-                                  std::string_view authorization, Format reply_format,
-                                  const Principal** out);
+std::optional<Response> authorize(const Services& s, RouteId route, std::string_view authorization,
+                                  Format reply_format, const Principal** out);
 
 // Runs the handler of `route`.
 boost::asio::awaitable<Response> handle(Services& s, Route route, const Request& req);

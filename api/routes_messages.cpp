@@ -26,9 +26,9 @@ namespace {
 std::chrono::milliseconds spool_deadline(const Services& s) { return s.config->api.read_timeout; }
 
 core::Error spool_timeout(std::string_view what_next) {
-  return core::make_error(core::Errc::kUnavailable,
-                          "timed out waiting for the spool; the outcome is unknown: " +
-                              std::string(what_next));
+  return core::make_error(
+      core::Errc::kUnavailable,
+      "timed out waiting for the spool; the outcome is unknown: " + std::string(what_next));
 }
 constexpr std::string_view kRetrySend = "retry with the same idempotency_key";
 constexpr std::string_view kReadStatus = "read the message's status";
@@ -63,7 +63,8 @@ core::Result<queue::MessageView> visible_message(const Services& s, const Reques
   auto view = s.spool.get(*id, with_events);
   if (!view) return std::move(view).error();
   if (!*view) return core::make_error(core::Errc::kNotFound, "no such message");
-  if (req.principal->role != core::Role::kAdmin && (*view)->record.tenant != req.principal->tenant) {
+  if (req.principal->role != core::Role::kAdmin &&
+      (*view)->record.tenant != req.principal->tenant) {
     return core::make_error(core::Errc::kNotFound, "no such message");
   }
   return std::move(**view);
@@ -73,22 +74,24 @@ core::Result<queue::MessageView> visible_message(const Services& s, const Reques
 // commit itself failed (spool full, unhealthy, shutting down): answer that
 // status for the whole request rather than 200 with identical item errors,
 // so clients retry the batch as one.
-const core::Error* whole_commit_error(const engine::SubmitResult& r) {
-  if (r.items.empty() || r.items.front().has_value()) return nullptr;
-  const core::Error& first = r.items.front().error();
-  if (!first.transient()) return nullptr;
+// (Result::error() returns a copy: keep it by value.)
+std::optional<core::Error> whole_commit_error(const engine::SubmitResult& r) {
+  if (r.items.empty() || r.items.front().has_value()) return std::nullopt;
+  core::Error first = r.items.front().error();
+  if (!first.transient()) return std::nullopt;
   for (const auto& item : r.items) {
-    if (item.has_value() || item.error().code != first.code) return nullptr;
+    if (item.has_value() || item.error().code != first.code) return std::nullopt;
   }
-  return &first;
+  return first;
 }
 
 }  // namespace
 
 boost::asio::awaitable<Response> send_message(Services& s, const Request& req) {
   ApiMetrics& m = ApiMetrics::get();
-  auto parsed = req.body_format == Format::kProtobuf ? parse_message_proto(req.body, parse_options(s))
-                                                     : parse_message_json(req.body, parse_options(s));
+  auto parsed = req.body_format == Format::kProtobuf
+                    ? parse_message_proto(req.body, parse_options(s))
+                    : parse_message_json(req.body, parse_options(s));
   if (!parsed) {
     m.messages_rejected->inc();
     co_return error_response(parsed.error(), req.reply_format);
@@ -99,10 +102,10 @@ boost::asio::awaitable<Response> send_message(Services& s, const Request& req) {
   if (!answer) co_return error_response(spool_timeout(kRetrySend), req.reply_format);
   const engine::SubmitResult& r = *answer;
   if (r.items.size() != 1) {
-    co_return error_response(core::Errc::kInternal, "engine answered " +
-                                                        std::to_string(r.items.size()) +
-                                                        " results for 1 message",
-                             req.reply_format);
+    co_return error_response(
+        core::Errc::kInternal,
+        "engine answered " + std::to_string(r.items.size()) + " results for 1 message",
+        req.reply_format);
   }
   const auto& item = r.items.front();
   if (!item) co_return error_response(item.error(), req.reply_format);
@@ -133,15 +136,12 @@ boost::asio::awaitable<Response> send_batch(Services& s, const Request& req) {
     if (!answer) co_return error_response(spool_timeout(kRetrySend), req.reply_format);
     submitted = std::move(*answer);
     if (submitted.items.size() != n) {
-      co_return error_response(core::Errc::kInternal, "engine answered " +
-                                                          std::to_string(submitted.items.size()) +
-                                                          " results for " + std::to_string(n) +
-                                                          " messages",
+      co_return error_response(core::Errc::kInternal,
+                               "engine answered " + std::to_string(submitted.items.size()) +
+                                   " results for " + std::to_string(n) + " messages",
                                req.reply_format);
     }
-    if (const core::Error* e = whole_commit_error(submitted)) {
-      co_return error_response(*e, req.reply_format);
-    }
+    if (auto e = whole_commit_error(submitted)) co_return error_response(*e, req.reply_format);
   }
 
   // Merge in request order: refused items keep their validation error,
@@ -166,8 +166,9 @@ boost::asio::awaitable<Response> send_batch(Services& s, const Request& req) {
 Response get_message(Services& s, const Request& req) {
   auto view = visible_message(s, req, /*with_events=*/true);
   if (!view) {
-    return view.error().code == core::Errc::kNotFound ? no_such_message(req.reply_format)
-                                                      : error_response(view.error(), req.reply_format);
+    return view.error().code == core::Errc::kNotFound
+               ? no_such_message(req.reply_format)
+               : error_response(view.error(), req.reply_format);
   }
   return status_response(*view, req.reply_format);
 }

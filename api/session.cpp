@@ -9,8 +9,9 @@
 // A connection alternates between two states, and the deadline follows:
 //   idle     waiting for the first byte of the next request: idle_timeout;
 //            stop() cancels the read and the connection closes.
-//   request  from that byte to the last byte of the response: read_timeout
-//            for the whole request (head, body, and writing the answer).
+//   request  from that byte to the last byte of the body: read_timeout for
+//            the whole request (head, 100 Continue, body); waiting for the
+//            spool and writing the answer get read_timeout each again.
 // Errors on the socket are values (as_tuple); operation_aborted and timeouts
 // end the connection quietly. The coroutine's top frame logs anything thrown.
 //
@@ -21,6 +22,7 @@
 // serve. After such an early answer the connection closes (the unread body
 // makes the stream unusable), lingering briefly so the answer is not lost
 // to a reset.
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -37,8 +39,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <mutex>
@@ -152,8 +152,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
 
  private:
   static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self);
-  static asio::awaitable<void> session(std::shared_ptr<Impl> self,
-                                       std::shared_ptr<Connection> conn, tcp::socket socket);
+  static asio::awaitable<void> session(std::shared_ptr<Impl> self, std::shared_ptr<Connection> conn,
+                                       tcp::socket socket);
   static asio::awaitable<void> refuse(tcp::socket socket);
   // Reads and answers one request whose first bytes are in `buffer`.
   // Returns whether the connection stays open for another.
@@ -218,11 +218,10 @@ core::Status Server::Impl::start() {
   acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fail("listen on", ec);
   port_ = acceptor_.local_endpoint(ec).port();
-  core::log::info("api listening", {{"listen", services_.config->api.listen},
-                                    {"port", uint64_t{port_.load()}}});
+  core::log::info("api listening",
+                  {{"listen", services_.config->api.listen}, {"port", uint64_t{port_.load()}}});
   ApiMetrics::get();  // declare the metrics before the first scrape
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(shared_from_this()),
-                 LogFailure{"accept"});
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(shared_from_this()), LogFailure{"accept"});
   return {};
 }
 
@@ -255,12 +254,13 @@ asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<Impl> self) {
 asio::awaitable<void> Server::Impl::refuse(tcp::socket socket) {
   static constexpr std::string_view kBody =
       R"({"error":{"code":"unavailable","message":"too many connections"}})";
-  static const std::string kReply = "HTTP/1.1 503 Service Unavailable\r\n"
-                                    "Content-Type: application/json\r\n"
-                                    "Retry-After: 1\r\n"
-                                    "Connection: close\r\n"
-                                    "Content-Length: " +
-                                    std::to_string(kBody.size()) + "\r\n\r\n" + std::string(kBody);
+  static const std::string kReply =
+      "HTTP/1.1 503 Service Unavailable\r\n"
+      "Content-Type: application/json\r\n"
+      "Retry-After: 1\r\n"
+      "Connection: close\r\n"
+      "Content-Length: " +
+      std::to_string(kBody.size()) + "\r\n\r\n" + std::string(kBody);
   beast::tcp_stream stream(std::move(socket));
   stream.expires_after(kRefuseTime);
   co_await asio::async_write(stream, asio::buffer(kReply), kNoThrow);
@@ -393,9 +393,9 @@ asio::awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, Response r,
   res.set(http::field::cache_control, "no-store");
   if (!r.allow.empty()) res.set(http::field::allow, r.allow);
   if (r.challenge) {
-    res.set(http::field::www_authenticate,
-            r.invalid_token ? R"(Bearer realm="vestnik", error="invalid_token")"
-                            : R"(Bearer realm="vestnik")");
+    res.set(http::field::www_authenticate, r.invalid_token
+                                               ? R"(Bearer realm="vestnik", error="invalid_token")"
+                                               : R"(Bearer realm="vestnik")");
   }
   if (r.status == 503) res.set(http::field::retry_after, "1");
   res.keep_alive(keep_alive);
@@ -442,8 +442,9 @@ asio::awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::
     static const auto& http_category = http::make_error_code(http::error::bad_target).category();
     if (ec.category() == http_category && ec != http::error::end_of_stream &&
         ec != http::error::partial_message) {
-      co_await write(stream, http_error(400, "bad_request", "malformed HTTP request", Format::kJson),
-                     11, false, false);
+      co_await write(stream,
+                     http_error(400, "bad_request", "malformed HTTP request", Format::kJson), 11,
+                     false, false);
       co_await linger_close(stream);
     }
     co_return false;
@@ -458,10 +459,10 @@ asio::awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::
   r.method = method;
   const std::string_view content_type = req[http::field::content_type];
   if (iequals_prefix(content_type, kProtobufType)) r.body_format = Format::kProtobuf;
-  r.reply_format = r.body_format == Format::kProtobuf ||
-                           contains_icase(req[http::field::accept], kProtobufType)
-                       ? Format::kProtobuf
-                       : Format::kJson;
+  r.reply_format =
+      r.body_format == Format::kProtobuf || contains_icase(req[http::field::accept], kProtobufType)
+          ? Format::kProtobuf
+          : Format::kJson;
 
   // Answers given before the body is read: the body (if any) stays unread,
   // so the connection closes after them.
@@ -477,8 +478,8 @@ asio::awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::
         error_response(core::Errc::kUnavailable, "shutting down", r.reply_format));
   }
   if (!split_target(req.target(), &path, &r.query)) {
-    co_return co_await early(http_error(400, "bad_request", "malformed request target",
-                                        r.reply_format));
+    co_return co_await early(
+        http_error(400, "bad_request", "malformed request target", r.reply_format));
   }
   r.path = path;
 
@@ -489,8 +490,8 @@ asio::awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::
   ApiMetrics& m = ApiMetrics::get();
   m.requests[size_t(route.id)]->inc();
 
-  if (auto denied = authorize(services_, route.id, req[http::field::authorization],
-                              r.reply_format, &r.principal)) {
+  if (auto denied = authorize(services_, route.id, req[http::field::authorization], r.reply_format,
+                              &r.principal)) {
     co_return co_await early(std::move(*denied));
   }
 

@@ -23,10 +23,9 @@ namespace {
 using core::Error;
 using core::Status;
 
-#define API_RETURN_IF_ERROR(expr)         \
-  do {                                    \
-    if (auto _s = (expr); _s.has_error()) \
-      return std::move(_s).error();       \
+#define API_RETURN_IF_ERROR(expr)                                       \
+  do {                                                                  \
+    if (auto _s = (expr); _s.has_error()) return std::move(_s).error(); \
   } while (0)
 
 bool is_alpha(unsigned char c) noexcept { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
@@ -35,15 +34,8 @@ bool is_alnum(unsigned char c) noexcept { return is_alpha(c) || is_digit(c); }
 
 // RFC 5322 atext.
 bool is_atext(unsigned char c) noexcept {
-  if (is_alnum(c)) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-    case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
+  constexpr std::string_view kSpecials = "!#$%&'*+-/=?^_`{|}~";
+  return is_alnum(c) || (c != 0 && kSpecials.find(char(c)) != std::string_view::npos);
 }
 
 // Dot-string = Atom *("." Atom), atoms of atext or UTF-8 (RFC 6531).
@@ -174,8 +166,7 @@ enum class TextKind : uint8_t {
 Status check_text(std::string_view field, std::string_view v, size_t max, TextKind kind,
                   bool utf8_checked) {
   if (v.size() > max) {
-    return detail::field_error(std::string(field),
-                               "longer than " + std::to_string(max) + " bytes");
+    return detail::field_error(std::string(field), "longer than " + std::to_string(max) + " bytes");
   }
   if (!utf8_checked && !utf8::valid(v.data(), v.size())) {
     return detail::field_error(std::string(field), "not valid UTF-8");
@@ -221,13 +212,13 @@ Status check_recipient(const detail::DraftRecipient& d, bool u8, core::Recipient
     out->telegram_chat_id = d.telegram_chat_id;
   }
   if (!d.phone.empty()) {
-    API_RETURN_IF_ERROR(check_address("to.phone", d.phone, u8, is_e164,
-                                      "an E.164 number (+ and 7 to 15 digits)"));
+    API_RETURN_IF_ERROR(
+        check_address("to.phone", d.phone, u8, is_e164, "an E.164 number (+ and 7 to 15 digits)"));
     out->phone = d.phone;
   }
   if (!d.vk_peer_id.empty()) {
-    API_RETURN_IF_ERROR(
-        check_address("to.vk_peer_id", d.vk_peer_id, u8, is_vk_peer_id, "a VK peer id (an integer)"));
+    API_RETURN_IF_ERROR(check_address("to.vk_peer_id", d.vk_peer_id, u8, is_vk_peer_id,
+                                      "a VK peer id (an integer)"));
     out->vk_peer_id = d.vk_peer_id;
   }
   if (!d.viber_id.empty()) {
@@ -265,9 +256,9 @@ Status check_channels(const detail::Draft& d, std::vector<core::Channel>* out) {
       if (!d.utf8_checked && !utf8::valid(name.data(), name.size())) {
         return detail::field_error(std::move(field), "not valid UTF-8");
       }
-      return detail::field_error(std::move(field), detail::quote_value(name) +
-                                                       " is not a channel (" +
-                                                       std::string(kChannelList) + ")");
+      return detail::field_error(
+          std::move(field),
+          detail::quote_value(name) + " is not a channel (" + std::string(kChannelList) + ")");
     }
     for (core::Channel seen : *out) {
       if (seen == *c) {
@@ -338,8 +329,7 @@ bool is_valid_email(std::string_view s) noexcept {
   const std::string_view local = s.substr(0, at);
   const std::string_view domain = s.substr(at + 1);
   if (local.size() > Limits::kEmailLocalPart) return false;
-  const bool local_ok =
-      local.front() == '"' ? valid_quoted_string(local) : valid_dot_string(local);
+  const bool local_ok = local.front() == '"' ? valid_quoted_string(local) : valid_dot_string(local);
   if (!local_ok) return false;
   if (!domain.empty() && domain.front() == '[') return false;  // address literal: refused
   return valid_domain(domain);
@@ -467,10 +457,11 @@ core::Result<core::MessageRequest> finish_draft(Draft& d, const ParseOptions& op
   if (!d.priority.empty()) {
     auto p = core::parse_priority(d.priority);
     if (!p) {
-      return field_error("priority", (is_header_safe(d.priority) && (u8 || is_valid_utf8(d.priority))
-                                          ? quote_value(d.priority)
-                                          : std::string("the value")) +
-                                         " is not one of transactional, normal, bulk");
+      return field_error("priority",
+                         (is_header_safe(d.priority) && (u8 || is_valid_utf8(d.priority))
+                              ? quote_value(d.priority)
+                              : std::string("the value")) +
+                             " is not one of transactional, normal, bulk");
     }
     r.priority = *p;
   }

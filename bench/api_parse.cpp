@@ -44,8 +44,8 @@ void BM_ParseMessageJson(benchmark::State& state) {
     auto r = api::parse_message_json(body, opt);
     benchmark::DoNotOptimize(r);
   }
-  state.counters["msgs/s"] = benchmark::Counter(double(state.iterations()),
-                                                benchmark::Counter::kIsRate);
+  state.counters["msgs/s"] =
+      benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
   state.SetBytesProcessed(int64_t(state.iterations() * body.size()));
 }
 BENCHMARK(BM_ParseMessageJson);
@@ -64,8 +64,8 @@ void BM_ParseBatchJson(benchmark::State& state) {
     if (!r || r->size() != size_t(n) || !r->front()) state.SkipWithError("parse failed");
     benchmark::DoNotOptimize(r);
   }
-  state.counters["msgs/s"] = benchmark::Counter(double(state.iterations()) * n,
-                                                benchmark::Counter::kIsRate);
+  state.counters["msgs/s"] =
+      benchmark::Counter(double(state.iterations()) * n, benchmark::Counter::kIsRate);
   state.SetBytesProcessed(int64_t(state.iterations() * body.size()));
 }
 BENCHMARK(BM_ParseBatchJson)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);

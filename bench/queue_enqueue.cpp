@@ -203,6 +203,40 @@ BENCHMARK(BM_EnqueueBatchPipelined)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// 64 single-message enqueues in flight, as 64 keep-alive API clients each
+// posting one message would have. Throughput is bounded by 64 / commit
+// latency (two syncs per LMDB commit); the figure shows what group commit
+// makes of it and the spool's CPU per single message.
+void BM_EnqueueSingle64(benchmark::State& state) {
+  BenchSpool b;
+  constexpr size_t kClients = 64;
+  uint64_t seq = 0;
+  const Start start{process_cpu_seconds(), b.spool->stats()};
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<std::vector<queue::NewMessage>> singles;
+    for (size_t i = 0; i < kClients; ++i) singles.push_back(make_batch(1, seq++));
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t done = 0;
+    bool ok = true;
+    state.ResumeTiming();
+    for (auto& one : singles) {
+      b.spool->enqueue("school", std::move(one), [&](auto r) {
+        std::lock_guard lock(mu);
+        ok = ok && r.size() == 1 && r[0].has_value();
+        ++done;
+        cv.notify_one();
+      });
+    }
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done == kClients; });
+    if (!ok) state.SkipWithError("enqueue failed");
+  }
+  set_counters(state, state.iterations() * kClients, start, *b.spool);
+}
+BENCHMARK(BM_EnqueueSingle64)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 // The whole life of a message in the spool, batched: enqueue 1,000, lease
 // them, record them delivered. Three commits per 1,000 messages.
 void BM_EnqueueLeaseApply(benchmark::State& state) {

@@ -8,8 +8,9 @@ namespace {
 
 std::vector<core::TenantConfig> tenants() {
   return {
-      core::TenantConfig{"shop", {core::ApiKey{"shop-key-0000000001", core::Role::kSender},
-                                  core::ApiKey{"shop-key-0000000002", core::Role::kAdmin}}},
+      core::TenantConfig{"shop",
+                         {core::ApiKey{"shop-key-0000000001", core::Role::kSender},
+                          core::ApiKey{"shop-key-0000000002", core::Role::kAdmin}}},
       core::TenantConfig{"school", {core::ApiKey{"school-key-00000001", core::Role::kSender}}},
   };
 }
@@ -31,8 +32,9 @@ TEST(KeyRingTest, FindsEachKeysPrincipal) {
 
 TEST(KeyRingTest, RefusesEverythingElse) {
   KeyRing ring(tenants());
-  for (std::string_view k : {"", "shop-key-000000000", "shop-key-00000000011", "SHOP-KEY-0000000001",
-                             "shop-key-0000000001 ", "school-key-00000002"}) {
+  for (std::string_view k :
+       {"", "shop-key-000000000", "shop-key-00000000011", "SHOP-KEY-0000000001",
+        "shop-key-0000000001 ", "school-key-00000002"}) {
     EXPECT_EQ(ring.find(k), nullptr) << k;
   }
   EXPECT_EQ(ring.find(std::string(5000, 'k')), nullptr);

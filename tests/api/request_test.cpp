@@ -3,15 +3,15 @@
 //
 // Table-driven: one valid full request, then one row per rule that breaks
 // exactly one field and names the field the error must point at.
+#include "api/request.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "api/request.h"
 #include "core/time_format.h"
 #include "vestnik/v1/messages.pb.h"
 
@@ -45,7 +45,8 @@ json::object full_request() {
     "expires_at": "2026-11-25T09:00:00Z",
     "priority": "transactional",
     "tags": {"campaign": "black-friday"}
-  })").as_object();
+  })")
+      .as_object();
 }
 
 core::Result<core::MessageRequest> parse(const json::object& o) {
@@ -87,7 +88,8 @@ TEST(RequestTest, FullRequestMapsEveryField) {
 
 TEST(RequestTest, MinimalRequestGetsDefaults) {
   auto r = parse_message_json(
-      R"({"channel":"telegram","to":{"telegram_chat_id":"-1001234567890"},"text":"hi"})", options());
+      R"({"channel":"telegram","to":{"telegram_chat_id":"-1001234567890"},"text":"hi"})",
+      options());
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->channels.size(), 1u);
   EXPECT_EQ(r->channels[0], core::Channel::kTelegram);
@@ -348,7 +350,8 @@ TEST(RequestTest, EveryFieldRejectsBadValuesNamingTheField) {
     EXPECT_NE(r.error().message.find(c.message), std::string::npos)
         << c.name << ": " << r.error().message;
     // The message always leads with the field path.
-    EXPECT_EQ(r.error().message.rfind(c.field + ": ", 0), 0u) << c.name << ": " << r.error().message;
+    EXPECT_EQ(r.error().message.rfind(c.field + ": ", 0), 0u)
+        << c.name << ": " << r.error().message;
   }
 }
 
@@ -363,10 +366,9 @@ TEST(RequestTest, VariablesOutOfDoubleRangeAreRefused) {
     EXPECT_EQ(r.error().field, "variables");
     EXPECT_NE(r.error().message.find("finite"), std::string::npos);
   }
-  auto big = parse_message_json(
-      R"({"channel":"sms","to":{"phone":"+380671234567"},"text":"x",)"
-      R"("variables":{"a":123456789012345678901234567890,"b":-0.0}})",
-      options());
+  auto big = parse_message_json(R"({"channel":"sms","to":{"phone":"+380671234567"},"text":"x",)"
+                                R"("variables":{"a":123456789012345678901234567890,"b":-0.0}})",
+                                options());
   ASSERT_TRUE(big) << big.error().message;
   boost::system::error_code ec;
   json::parse(big->variables_json, ec);
@@ -389,9 +391,9 @@ TEST(RequestTest, MalformedBodies) {
       {"{\"to\":{}} trailing", "invalid JSON"},
       {"[]", "expected a JSON object"},
       {"\"text\"", "expected a JSON object"},
-      {"{\"text\":\"\xff\"}", "invalid JSON"},           // invalid UTF-8
-      {"{\"text\":\"\\ud800\"}", "invalid JSON"},        // lone surrogate
-      {"{/*c*/\"text\":\"x\"}", "invalid JSON"},         // no comments
+      {"{\"text\":\"\xff\"}", "invalid JSON"},                          // invalid UTF-8
+      {"{\"text\":\"\\ud800\"}", "invalid JSON"},                       // lone surrogate
+      {"{/*c*/\"text\":\"x\"}", "invalid JSON"},                        // no comments
       {std::string(100, '[') + std::string(100, ']'), "invalid JSON"},  // depth limit
   };
   for (const auto& [body, want] : cases) {
@@ -405,7 +407,8 @@ TEST(RequestTest, MalformedBodies) {
 TEST(RequestTest, BatchKeepsOrderAndItemRelativeFields) {
   json::object bad = full_request();
   to(bad)["email"] = "ivan@";
-  json::object body{{"messages", json::array{full_request(), bad, "not an object", full_request()}}};
+  json::object body{
+      {"messages", json::array{full_request(), bad, "not an object", full_request()}}};
   auto r = parse_batch_json(json::serialize(body), options());
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->size(), 4u);

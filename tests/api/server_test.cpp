@@ -18,7 +18,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <future>
 #include <sstream>
@@ -141,8 +140,7 @@ class Client {
 };
 
 http::request<http::string_body> make(http::verb v, std::string target, std::string body = {},
-                                      std::string key = {},
-                                      std::string type = "application/json") {
+                                      std::string key = {}, std::string type = "application/json") {
   http::request<http::string_body> req{v, target, 11};
   req.set(http::field::host, "127.0.0.1");
   if (!key.empty()) req.set(http::field::authorization, "Bearer " + key);
@@ -200,8 +198,8 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(t.has_value()) << t.error().to_string();
     registry_.add(*t);
 
-    engine_ = std::make_unique<engine::Engine>(config_, *spool_, registry_, clock_,
-                                               io_.get_executor());
+    engine_ =
+        std::make_unique<engine::Engine>(config_, *spool_, registry_, clock_, io_.get_executor());
     keys_ = std::make_shared<KeyRing>(c->tenants);
     server_ = std::make_unique<Server>(config_, *engine_, *spool_, keys_, io_, clock_);
     auto st = server_->start();
@@ -380,8 +378,8 @@ TEST_F(ServerTest, DuplicateIdempotencyKeyAnswers200WithTheFirstId) {
   EXPECT_EQ(again.json().at("id"), first.c_str());
 
   // Another tenant's key space is separate.
-  Reply other = call(http::verb::post, "/v1/messages", email_message("ivan@example.com", "order-1842"),
-                     kSchoolKey);
+  Reply other = call(http::verb::post, "/v1/messages",
+                     email_message("ivan@example.com", "order-1842"), kSchoolKey);
   EXPECT_EQ(other.status, 202u);
   EXPECT_NE(other.json().at("id"), first.c_str());
 }
@@ -389,8 +387,9 @@ TEST_F(ServerTest, DuplicateIdempotencyKeyAnswers200WithTheFirstId) {
 TEST_F(ServerTest, ValidationErrorNamesTheFieldAndStoresNothing) {
   Reply r = call(http::verb::post, "/v1/messages", email_message("ivan@"), kShopKey);
   EXPECT_EQ(r.status, 400u);
-  EXPECT_EQ(r.body(),
-            R"({"error":{"code":"invalid_argument","message":"to.email: 'ivan@' is not a valid address","field":"to.email"}})");
+  EXPECT_EQ(
+      r.body(),
+      R"({"error":{"code":"invalid_argument","message":"to.email: 'ivan@' is not a valid address","field":"to.email"}})");
   r = call(http::verb::post, "/v1/messages", "{not json", kShopKey);
   EXPECT_EQ(r.status, 400u);
   auto counts = spool_->counts();
@@ -607,6 +606,36 @@ TEST_F(ServerTest, StopLetsTheRequestInProgressFinishAndAnswersTheNextWith503) {
   server_.reset();
 }
 
+TEST_F(ServerTest, StorageFailuresMapToStatusCodes) {
+  json::array two{json::parse(email_message("a@example.com")),
+                  json::parse(email_message("b@example.com"))};
+  const std::string batch = json::serialize(json::object{{"messages", two}});
+
+  // Disk full: the whole batch is refused with 507 and nothing is stored.
+  store_->TEST_fail_commits(1, core::Errc::kSpoolFull);
+  Reply r = call(http::verb::post, "/v1/messages:batch", batch, kShopKey);
+  EXPECT_EQ(r.status, 507u) << r.body();
+  EXPECT_EQ(r.error_code(), "spool_full");
+  store_->TEST_fail_commits(1, core::Errc::kSpoolFull);
+  r = call(http::verb::post, "/v1/messages", email_message("c@example.com"), kShopKey);
+  EXPECT_EQ(r.status, 507u) << r.body();
+  EXPECT_EQ(call(http::verb::get, "/healthz").status, 200u);
+  r = call(http::verb::post, "/v1/messages:batch", batch, kShopKey);
+  EXPECT_EQ(r.status, 200u) << r.body();
+
+  // A failed sync latches the spool unhealthy: 5xx with a bland message,
+  // and /healthz says why.
+  store_->TEST_fail_commits(1, core::Errc::kIoError);
+  r = call(http::verb::post, "/v1/messages", email_message("d@example.com"), kShopKey);
+  EXPECT_GE(r.status, 500u) << r.body();
+  EXPECT_EQ(r.body().find("fsync"), std::string::npos) << r.body();
+  Reply h = call(http::verb::get, "/healthz");
+  EXPECT_EQ(h.status, 503u) << h.body();
+  EXPECT_EQ(h.json().at("status"), "unhealthy");
+  r = call(http::verb::post, "/v1/messages", email_message("e@example.com"), kShopKey);
+  EXPECT_EQ(r.status, 503u) << r.body();
+}
+
 class ServerDeadlineTest : public ServerTest {
  protected:
   void configure(core::Config& c) override { c.api.read_timeout = core::Duration(300); }
@@ -615,15 +644,16 @@ class ServerDeadlineTest : public ServerTest {
 TEST_F(ServerDeadlineTest, ASpoolThatDoesNotAnswerInTimeGives503) {
   store_->TEST_hold_writes();
   Client c(server_->port());
-  c.send(make(http::verb::post, "/v1/messages", email_message("ivan@example.com", "k-1"), kShopKey));
+  c.send(
+      make(http::verb::post, "/v1/messages", email_message("ivan@example.com", "k-1"), kShopKey));
   Reply r = c.receive();  // arrives after read_timeout while the spool still holds the write
   EXPECT_EQ(r.status, 503u) << r.body();
   EXPECT_NE(r.body().find("idempotency_key"), std::string::npos) << r.body();
   store_->TEST_release_writes();
 
   // The late commit lands; the retry with the same key finds it.
-  Reply again = c.call(make(http::verb::post, "/v1/messages",
-                            email_message("ivan@example.com", "k-1"), kShopKey));
+  Reply again = c.call(
+      make(http::verb::post, "/v1/messages", email_message("ivan@example.com", "k-1"), kShopKey));
   EXPECT_EQ(again.status, 200u) << again.body();
 }
 

@@ -18,7 +18,8 @@ TEST(ValidateTest, EmailAddresses) {
   const std::string local64(64, 'a');
   const std::string label63(63, 'b');
   // A 251-octet domain: with "ab@" the address is exactly 254 octets.
-  const std::string domain_251 = label63 + "." + label63 + "." + label63 + "." + std::string(59, 'c');
+  const std::string domain_251 =
+      label63 + "." + label63 + "." + label63 + "." + std::string(59, 'c');
   const Case cases[] = {
       {"ivan@example.com", true},
       {"ivan.petrenko@mail.example.com", true},
@@ -38,12 +39,12 @@ TEST(ValidateTest, EmailAddresses) {
       {std::string(65, 'a') + "@example.com", false},  // local part > 64
       {"a@" + label63 + ".com", true},
       {"a@" + label63 + "b.com", false},  // label > 63
-      {"ab@" + domain_251, true},          // 254 octets
-      {"abc@" + domain_251, false},        // 255 octets
+      {"ab@" + domain_251, true},         // 254 octets
+      {"abc@" + domain_251, false},       // 255 octets
       {"ivan@", false},
       {"@example.com", false},
       {"ivan", false},
-      {"ivan@example", false},          // no dot: not a deliverable domain
+      {"ivan@example", false},  // no dot: not a deliverable domain
       {"ivan@@example.com", false},
       {"iv an@example.com", false},
       {".ivan@example.com", false},
@@ -55,13 +56,15 @@ TEST(ValidateTest, EmailAddresses) {
       {"ivan@-example.com", false},
       {"ivan@example-.com", false},
       {"ivan@exa_mple.com", false},
-      {"ivan@[192.0.2.1]", false},       // address literals are refused
-      {"ivan@192.0.2.1", false},         // numeric last label
+      {"ivan@[192.0.2.1]", false},  // address literals are refused
+      {"ivan@192.0.2.1", false},    // numeric last label
       {"ivan@example.com\r\nBcc: x@y.z", false},
       {"ivan\n@example.com", false},
       {"\"ab\ncd\"@example.com", false},
       {"\"abc@example.com", false},
-      {"ivan@exam\xff" "ple.com", false},  // invalid UTF-8
+      {"ivan@exam\xff"
+       "ple.com",
+       false},  // invalid UTF-8
       {"iv\xc3@example.com", false},
       {"<ivan@example.com>", false},
       {"Ivan <ivan@example.com>", false},
@@ -73,10 +76,18 @@ TEST(ValidateTest, EmailAddresses) {
 
 TEST(ValidateTest, E164) {
   const Case cases[] = {
-      {"+380671234567", true}, {"+1234567", true},          {"+123456789012345", true},
-      {"+123456", false},      {"+1234567890123456", false}, {"380671234567", false},
-      {"+0380671234567", false}, {"+38067 1234567", false}, {"+38067-123-4567", false},
-      {"+", false},            {"", false},                  {"+38067123456a", false},
+      {"+380671234567", true},
+      {"+1234567", true},
+      {"+123456789012345", true},
+      {"+123456", false},
+      {"+1234567890123456", false},
+      {"380671234567", false},
+      {"+0380671234567", false},
+      {"+38067 1234567", false},
+      {"+38067-123-4567", false},
+      {"+", false},
+      {"", false},
+      {"+38067123456a", false},
       {"++380671234567", false},
   };
   for (const Case& c : cases) EXPECT_EQ(is_e164(c.input), c.valid) << c.input;
@@ -116,7 +127,7 @@ TEST(ValidateTest, Utf8) {
       {"\xed\xa0\x80", false},      // surrogate U+D800
       {"\xf4\x90\x80\x80", false},  // above U+10FFFF
       {"\xff", false},
-      {"abcdefgh\x80", false},      // after an ASCII fast-path block
+      {"abcdefgh\x80", false},  // after an ASCII fast-path block
       {std::string("a\0b", 3), true},
   };
   for (const Case& c : cases) EXPECT_EQ(is_valid_utf8(c.input), c.valid) << c.input;
@@ -124,9 +135,14 @@ TEST(ValidateTest, Utf8) {
 
 TEST(ValidateTest, HeaderSafe) {
   const Case cases[] = {
-      {"Order 1842 created", true}, {"tab\tinside", true}, {"Іван", true},
-      {"a\rb", false},              {"a\nb", false},       {std::string("a\0b", 3), false},
-      {"a\x7f", false},             {"\x1b[31m", false},
+      {"Order 1842 created", true},
+      {"tab\tinside", true},
+      {"Іван", true},
+      {"a\rb", false},
+      {"a\nb", false},
+      {std::string("a\0b", 3), false},
+      {"a\x7f", false},
+      {"\x1b[31m", false},
   };
   for (const Case& c : cases) EXPECT_EQ(is_header_safe(c.input), c.valid) << c.input;
 }

@@ -10,7 +10,6 @@
 // Seed corpus: tests/fuzz/corpus/api_request/.
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -21,12 +20,12 @@
 
 namespace {
 
-#define FUZZ_CHECK(cond)                                                    \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
+#define FUZZ_CHECK(cond)                                                                \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
       std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                         \
-    }                                                                       \
+      std::abort();                                                                     \
+    }                                                                                   \
   } while (0)
 
 const core::TimePoint kNow = core::from_unix_ms(1'795'000'000'000);  // 2026-11-18
