@@ -61,7 +61,27 @@ TOML
   rm -rf "$dir"
 }
 
+# The physical reference, measured in the same run: a 4 KiB write + fdatasync
+# on the filesystem that holds the spool (an LMDB commit costs two of them).
+fsync_probe() {
+  /usr/bin/python3 - "$1" <<'PY'
+import os, sys, time, tempfile
+fd, path = tempfile.mkstemp(prefix="vestnik-fsync-", dir="/tmp")
+buf = b"x" * 4096
+n = 200
+t = time.time()
+for i in range(n):
+    os.pwrite(fd, buf, (i % 16) * 4096)
+    os.fdatasync(fd)
+ms = (time.time() - t) / n * 1e3
+os.close(fd); os.unlink(path)
+print('{"phase":"fsync-reference-%s","fdatasync_4k_ms":%.3f,"syncs_per_s":%.0f}' % (sys.argv[1], ms, 1e3 / ms))
+PY
+}
+
 echo "# $(date -u +%FT%TZ) $(nproc) cores; $(uname -r)"
+fsync_probe before
 run_phase batch-enqueue false batch 2 "$N_BATCH" 1000 $(date -u -d "+300 days" +%FT%TZ)
 run_phase single-enqueue false single 64 "$N_SINGLE" 1 $(date -u -d "+300 days" +%FT%TZ)
 run_phase batch-enqueue+deliver true batch 2 "$N_BATCH" 1000 ""
+fsync_probe after
