@@ -117,9 +117,20 @@ int cmd_send(const ClientFlags& c, const SendFlags& s) {
     put(from, "name", s.from_name);
     m["to"] = to;
     if (!from.empty()) m["from"] = from;
-    if (!s.channels.empty()) {
+    // Without --channel, use every channel the recipient was given an
+    // address for, e-mail first (the marketplace's default).
+    std::vector<std::string> channels = s.channels;
+    if (channels.empty()) {
+      const std::pair<const char*, const std::string*> known[] = {
+          {"email", &s.to_email}, {"telegram", &s.telegram}, {"viber", &s.viber},
+          {"vk", &s.vk},          {"whatsapp", &s.whatsapp}, {"sms", &s.phone}};
+      for (auto& [name, addr] : known) {
+        if (!addr->empty()) channels.emplace_back(name);
+      }
+    }
+    if (!channels.empty()) {
       json::array ch;
-      for (auto& x : s.channels) ch.emplace_back(x);
+      for (auto& x : channels) ch.emplace_back(x);
       m["channels"] = ch;
     }
     put(m, "subject", s.subject);
