@@ -122,11 +122,15 @@ int serve(const ServeOptions& options) {
   signals.async_wait([&](boost::system::error_code e, int signo) {
     if (e || stopping.exchange(true)) return;
     core::log::info("stopping", {{"signal", signo}});
-    server.stop();
-    engine.stop([&] {
-      hup.cancel();
-      work.reset();
-      io.stop();
+    // Order matters: the API first drains (a request whose message is
+    // already durable still gets its 202), then the engine releases its
+    // leases, then the io_context may end.
+    server.stop([&] {
+      engine.stop([&] {
+        hup.cancel();
+        work.reset();
+        io.stop();
+      });
     });
   });
 
