@@ -1,5 +1,7 @@
 #include "app/client.h"
 
+#include "core/config.h"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,31 +16,15 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 core::Status parse_api_address(const std::string& address, ClientOptions* out) {
-  std::string a = address;
-  if (a.rfind("http://", 0) == 0) a = a.substr(7);
-  while (!a.empty() && a.back() == '/') a.pop_back();
-  std::string host, port;
-  if (!a.empty() && a.front() == '[') {
-    auto close = a.find(']');
-    if (close == std::string::npos || close + 1 >= a.size() || a[close + 1] != ':') {
-      return core::invalid_argument("api", "'" + address + "' is not [host]:port");
-    }
-    host = a.substr(1, close - 1);
-    port = a.substr(close + 2);
-  } else {
-    auto colon = a.rfind(':');
-    if (colon == std::string::npos) return core::invalid_argument("api", "'" + address + "' is not host:port");
-    host = a.substr(0, colon);
-    port = a.substr(colon + 1);
-  }
-  if (host.empty() || port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
-    return core::invalid_argument("api", "'" + address + "' is not host:port");
-  }
+  std::string_view a = address;
+  if (a.starts_with("http://")) a.remove_prefix(7);
+  while (!a.empty() && a.back() == '/') a.remove_suffix(1);
+  // The same host:port grammar as api.listen in the config.
+  auto hp = core::parse_host_port(a);
+  if (!hp) return core::invalid_argument("api", "'" + address + "' is not host:port or [v6]:port");
   // A server listening on the wildcard address is reached through loopback.
-  if (host == "0.0.0.0") host = "127.0.0.1";
-  if (host == "::") host = "::1";
-  out->host = host;
-  out->port = port;
+  out->host = hp->host == "0.0.0.0" ? "127.0.0.1" : hp->host == "::" ? "::1" : hp->host;
+  out->port = std::to_string(hp->port);
   return {};
 }
 

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <cstdlib>
+#include <optional>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -18,15 +19,21 @@ namespace {
 
 namespace json = boost::json;
 
-// Resolves where the server is and which key to present.
-bool client_options(const ClientFlags& c, ClientOptions* out, bool need_key = true) {
-  std::shared_ptr<const core::Config> config;
+// The config the CLI reads for api.listen and spool.path; nullptr (after
+// saying why) when it does not load.
+std::shared_ptr<const core::Config> load_config(const ClientFlags& c) {
   try {
-    config = c.config_path.empty() ? core::default_config() : core::load_config_file(c.config_path);
+    return c.config_path.empty() ? core::default_config() : core::load_config_file(c.config_path);
   } catch (const core::ConfigError& e) {
     std::cerr << "vestnik: " << e.what() << "\n";
-    return false;
+    return nullptr;
   }
+}
+
+// Resolves where the server is and which key to present.
+bool client_options(const ClientFlags& c, ClientOptions* out) {
+  auto config = load_config(c);
+  if (!config) return false;
   if (auto st = parse_api_address(c.api.empty() ? config->api.listen : c.api, out); !st) {
     std::cerr << "vestnik: " << st.error().to_string() << "\n";
     return false;
@@ -35,7 +42,7 @@ bool client_options(const ClientFlags& c, ClientOptions* out, bool need_key = tr
     out->key = c.key;
   } else if (const char* env = std::getenv("VESTNIK_KEY"); env && *env) {
     out->key = env;
-  } else if (need_key) {
+  } else {
     auto k = read_admin_key(config->spool.path);
     if (!k) {
       std::cerr << "vestnik: " << k.error().message << "\n";
@@ -68,16 +75,47 @@ std::string str(const json::value* v) {
   return json::serialize(*v);
 }
 
-core::Result<HttpResponse> call(const ClientFlags& c, const std::string& method,
-                                const std::string& target, const std::string& body = {}) {
+// One API call for a command: on success returns the answer's JSON object
+// (and prints it as is with --json, setting *exit to 0 with nothing left to
+// do); otherwise reports why and sets *exit to the command's exit status.
+// The server's answer is parsed defensively: a body that is not a JSON
+// object is an error, never an exception.
+std::optional<json::object> fetch(const ClientFlags& c, const std::string& method,
+                                  const std::string& target, int* exit,
+                                  const std::string& body = {}) {
+  *exit = 2;
   ClientOptions o;
-  if (!client_options(c, &o)) return core::make_error(core::Errc::kInvalidArgument, "");
-  return http_request(o, method, target, body);
+  if (!client_options(c, &o)) return std::nullopt;
+  auto r = http_request(o, method, target, body);
+  if (!r) {
+    std::cerr << "vestnik: " << r.error().message << "\n";
+    return std::nullopt;
+  }
+  if (r->status >= 300) {
+    *exit = report_error(*r);
+    return std::nullopt;
+  }
+  if (c.json) {
+    std::cout << r->body << "\n";
+    *exit = 0;
+    return std::nullopt;
+  }
+  boost::system::error_code ec;
+  auto v = json::parse(r->body, ec);
+  if (ec || !v.is_object()) {
+    std::cerr << "vestnik: the server's answer is not a JSON object: " << r->body.substr(0, 200)
+              << "\n";
+    return std::nullopt;
+  }
+  *exit = 0;
+  return std::move(v.as_object());
 }
 
-int transport_failure(const core::Error& e) {
-  if (!e.message.empty()) std::cerr << "vestnik: " << e.message << "\n";
-  return 2;
+// The array under `key`, or an empty one.
+const json::array& array_at(const json::object& o, const char* key) {
+  static const json::array kEmpty;
+  auto* v = o.if_contains(key);
+  return v && v->is_array() ? v->as_array() : kEmpty;
 }
 
 }  // namespace
@@ -156,19 +194,15 @@ int cmd_send(const ClientFlags& c, const SendFlags& s) {
     }
     body = json::serialize(m);
   }
-  auto r = call(c, "POST", target, body);
-  if (!r) return transport_failure(r.error());
-  if (r->status >= 300) return report_error(*r);
-  if (c.json) {
-    std::cout << r->body << "\n";
-    return 0;
-  }
-  auto v = json::parse(r->body);
+  int exit = 0;
+  auto v = fetch(c, "POST", target, &exit, body);
+  if (!v) return exit;
   if (target.ends_with(":batch")) {
     int refused = 0;
-    for (auto& item : v.at("results").as_array()) {
+    for (auto& item : array_at(*v, "results")) {
+      if (!item.is_object()) continue;
       const auto& o = item.as_object();
-      if (auto* e = o.if_contains("error")) {
+      if (auto* e = o.if_contains("error"); e && e->is_object()) {
         ++refused;
         std::cout << "refused  " << str(e->as_object().if_contains("message")) << "\n";
       } else {
@@ -177,20 +211,15 @@ int cmd_send(const ClientFlags& c, const SendFlags& s) {
     }
     return refused ? 1 : 0;
   }
-  std::cout << str(v.as_object().if_contains("id")) << "  "
-            << str(v.as_object().if_contains("status")) << "\n";
+  std::cout << str(v->if_contains("id")) << "  " << str(v->if_contains("status")) << "\n";
   return 0;
 }
 
 int cmd_status(const ClientFlags& c, const std::string& id) {
-  auto r = call(c, "GET", "/v1/messages/" + id);
-  if (!r) return transport_failure(r.error());
-  if (r->status >= 300) return report_error(*r);
-  if (c.json) {
-    std::cout << r->body << "\n";
-    return 0;
-  }
-  auto v = json::parse(r->body).as_object();
+  int exit = 0;
+  auto got = fetch(c, "GET", "/v1/messages/" + id, &exit);
+  if (!got) return exit;
+  const json::object& v = *got;
   std::cout << fmt::format("id           {}\nstatus       {}\nchannel      {}\nto           {}\n"
                            "attempts     {}\ndestination  {}\n",
                            str(v.if_contains("id")), str(v.if_contains("status")),
@@ -205,74 +234,61 @@ int cmd_status(const ClientFlags& c, const std::string& id) {
                              str(bo.if_contains("code")), str(bo.if_contains("enhanced")),
                              str(bo.if_contains("text")));
   }
-  if (auto* ev = v.if_contains("events"); ev && ev->is_array()) {
-    std::cout << "events:\n";
-    for (auto& e : ev->as_array()) {
-      const auto& eo = e.as_object();
-      std::cout << fmt::format("  {:<24}  {:<10}  {}\n", str(eo.if_contains("at")),
-                               str(eo.if_contains("status")), str(eo.if_contains("detail")));
-    }
+  if (!array_at(v, "events").empty()) std::cout << "events:\n";
+  for (auto& e : array_at(v, "events")) {
+    if (!e.is_object()) continue;
+    const auto& eo = e.as_object();
+    std::cout << fmt::format("  {:<24}  {:<10}  {}\n", str(eo.if_contains("at")),
+                             str(eo.if_contains("status")), str(eo.if_contains("detail")));
   }
   return 0;
 }
 
 int cmd_cancel(const ClientFlags& c, const std::string& id) {
-  auto r = call(c, "DELETE", "/v1/messages/" + id);
-  if (!r) return transport_failure(r.error());
-  if (r->status >= 300) return report_error(*r);
-  std::cout << (c.json ? r->body : id + "  cancelled") << "\n";
+  int exit = 0;
+  auto v = fetch(c, "DELETE", "/v1/messages/" + id, &exit);
+  if (!v) return exit;
+  std::cout << id << "  " << str(v->if_contains("status")) << "\n";
   return 0;
 }
 
 int cmd_queue(const ClientFlags& c) {
-  auto r = call(c, "GET", "/v1/queues");
-  if (!r) return transport_failure(r.error());
-  if (r->status >= 300) return report_error(*r);
-  if (c.json) {
-    std::cout << r->body << "\n";
-    return 0;
-  }
-  auto v = json::parse(r->body).as_object();
+  int exit = 0;
+  auto got = fetch(c, "GET", "/v1/queues", &exit);
+  if (!got) return exit;
+  const json::object& v = *got;
+  // The answer's objects are read defensively: a field of the wrong type
+  // prints as empty instead of aborting the command.
+  auto field = [](const json::value& item, const char* key) {
+    return item.is_object() ? str(item.as_object().if_contains(key)) : std::string();
+  };
   std::cout << "status      count\n";
-  if (auto* t = v.if_contains("totals"); t && t->is_array()) {
-    for (auto& s : t->as_array()) {
-      std::cout << fmt::format("{:<10} {:>6}\n", str(s.as_object().if_contains("status")),
-                               str(s.as_object().if_contains("count")));
-    }
+  for (auto& s : array_at(v, "totals")) {
+    std::cout << fmt::format("{:<10} {:>6}\n", field(s, "status"), field(s, "count"));
   }
-  auto* d = v.if_contains("destinations");
-  if (!d || !d->is_array() || d->as_array().empty()) return 0;
+  const json::array& destinations = array_at(v, "destinations");
+  if (destinations.empty()) return 0;
   std::cout << fmt::format("\n{:<40} {:>8} {:>8} {:>10} {:>7} {:>9}  other\n", "destination",
                            "queued", "sending", "in-flight", "ready", "delivered");
-  for (auto& item : d->as_array()) {
-    const auto& o = item.as_object();
+  for (auto& item : destinations) {
+    if (!item.is_object()) continue;
     std::map<std::string, std::string> counts;
-    if (auto* cs = o.if_contains("counts"); cs && cs->is_array()) {
-      for (auto& s : cs->as_array()) {
-        counts[str(s.as_object().if_contains("status"))] = str(s.as_object().if_contains("count"));
-      }
-    }
+    for (auto& s : array_at(item.as_object(), "counts")) counts[field(s, "status")] = field(s, "count");
     std::string other;
     for (auto& [k, n] : counts) {
       if (k != "queued" && k != "sending" && k != "delivered") other += k + "=" + n + " ";
     }
     auto get = [&](const char* k) { return counts.count(k) ? counts[k] : std::string("0"); };
     std::cout << fmt::format("{:<40} {:>8} {:>8} {:>10} {:>7} {:>9}  {}\n",
-                             str(o.if_contains("destination")), get("queued"), get("sending"),
-                             str(o.if_contains("in_flight")), str(o.if_contains("ready")),
-                             get("delivered"), other);
+                             field(item, "destination"), get("queued"), get("sending"),
+                             field(item, "in_flight"), field(item, "ready"), get("delivered"), other);
   }
   return 0;
 }
 
 int cmd_key_show(const ClientFlags& c) {
-  std::shared_ptr<const core::Config> config;
-  try {
-    config = c.config_path.empty() ? core::default_config() : core::load_config_file(c.config_path);
-  } catch (const core::ConfigError& e) {
-    std::cerr << "vestnik: " << e.what() << "\n";
-    return 2;
-  }
+  auto config = load_config(c);
+  if (!config) return 2;
   auto k = read_admin_key(config->spool.path);
   if (!k) {
     std::cerr << "vestnik: " << k.error().message << "\n";

@@ -22,18 +22,7 @@ using testing_support::TempDir;
 using testing_support::wait_until;
 namespace json = boost::json;
 
-const char* kToml = R"(
-[retry]
-schedule = ["1s", "1s", "1s", "1s"]
-jitter = 0.0
-
-[engine]
-poll_interval = "50ms"
-
-[transports.sink]
-enabled = true
-channels = ["email"]
-default_reply = "250 2.0.0 ok"
+const std::string kToml = testing_support::fast_sink_toml(R"(["email"])") + R"(
 
 [[transports.sink.rules]]
 match = "^defer-once"

@@ -50,6 +50,22 @@ role = "sender"
 )";
 }
 
+std::string fast_sink_toml(const std::string& channels) {
+  return R"(
+[retry]
+schedule = ["1s", "1s", "1s", "1s"]
+jitter = 0.0
+
+[engine]
+poll_interval = "50ms"
+
+[transports.sink]
+enabled = true
+channels = )" + channels + R"(
+default_reply = "250 2.0.0 ok"
+)";
+}
+
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {

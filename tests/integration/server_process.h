@@ -70,6 +70,12 @@ class ServerProcess {
 // "ops", admin) and kOtherKey (tenant "other", sender).
 std::string test_tenants_toml();
 
+// Retries 1s apart without jitter (five attempts fit in seconds), a 50 ms
+// dispatcher poll, and the sink transport serving `channels` (TOML array
+// text, e.g. R"(["email"])") with 250 as its default reply. Tests append
+// their own [[transports.sink.rules]].
+std::string fast_sink_toml(const std::string& channels);
+
 // Polls `pred` every 50 ms until it is true or `limit` passes.
 bool wait_until(const std::function<bool()>& pred,
                 std::chrono::milliseconds limit = std::chrono::seconds(30));

@@ -20,18 +20,7 @@ using testing_support::wait_until;
 namespace json = boost::json;
 
 // Short retries so five attempts fit in a few seconds.
-const char* kSinkToml = R"(
-[retry]
-schedule = ["1s", "1s", "1s", "1s"]
-jitter = 0.0
-
-[engine]
-poll_interval = "50ms"
-
-[transports.sink]
-enabled = true
-channels = ["email", "telegram"]
-default_reply = "250 2.0.0 ok"
+const std::string kSinkToml = testing_support::fast_sink_toml(R"(["email", "telegram"])") + R"(
 
 [[transports.sink.rules]]
 match = "^always-defer@"
