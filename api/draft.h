@@ -45,6 +45,8 @@ struct Draft {
   std::string_view subject;
   std::string_view html;
   std::string_view text;
+  std::string_view preheader;
+  std::string buttons_json;    // compact JSON array; empty = not given
   std::string variables_json;  // compact JSON object; empty = not given
   std::string_view send_at;
   std::string_view expires_at;

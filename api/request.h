@@ -42,6 +42,7 @@ struct Limits {
   static constexpr size_t kName = 256;           // display names
   static constexpr size_t kSubject = 998;        // RFC 5322 line length
   static constexpr size_t kBodyPart = 4u << 20;  // html, text: 4 MiB each
+  static constexpr size_t kButtonsBytes = 16 * 1024;
   static constexpr size_t kTemplateId = 128;
   static constexpr size_t kIdempotencyKey = 255;
   static constexpr size_t kCategory = 64;

@@ -38,6 +38,8 @@ enum class Field : uint8_t {
   kHtml,
   kText,
   kVariables,
+  kPreheader,
+  kButtons,
   kSendAt,
   kExpiresAt,
   kPriority,
@@ -63,6 +65,8 @@ constexpr FieldName kMessageFields[] = {
     {"html", "html", Field::kHtml},
     {"text", "text", Field::kText},
     {"variables", "variables", Field::kVariables},
+    {"preheader", "preheader", Field::kPreheader},
+    {"buttons", "buttons", Field::kButtons},
     {"send_at", "sendAt", Field::kSendAt},
     {"expires_at", "expiresAt", Field::kExpiresAt},
     {"priority", "priority", Field::kPriority},
@@ -259,6 +263,15 @@ core::Status decode_message(const json::value& v, Draft* d) {
         break;
       case Field::kVariables:
         API_TRY(decode_variables(x, &d->variables_json));
+        break;
+      case Field::kPreheader:
+        API_TRY(get_string(x, "preheader", &d->preheader));
+        break;
+      case Field::kButtons:
+        if (!x.is_null()) {
+          if (!x.is_array()) return expected("buttons", "an array of button rows");
+          if (!x.get_array().empty()) d->buttons_json = json::serialize(x);
+        }
         break;
       case Field::kSendAt:
         API_TRY(get_string(x, "send_at", &d->send_at));

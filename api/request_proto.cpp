@@ -126,6 +126,16 @@ core::Result<core::MessageRequest> message_from_proto(const vestnik::v1::SendMes
   d.subject = view(m.subject());
   d.html = view(m.html());
   d.text = view(m.text());
+  d.preheader = view(m.preheader());
+  if (m.has_buttons() && m.buttons().values_size() > 0) {
+    JsonWriter w(d.buttons_json);
+    pb::Value list;
+    *list.mutable_list_value() = m.buttons();
+    if (auto st = write_value(list, 1, w); st.has_error()) {
+      core::Error e = std::move(st).error();
+      return field_error("buttons", e.message.substr(e.message.find(": ") + 2));
+    }
+  }
   if (m.has_variables()) {
     JsonWriter w(d.variables_json);
     if (auto st = write_struct(m.variables(), 1, w); st.has_error()) return std::move(st).error();

@@ -30,6 +30,16 @@ std::string_view route_name(RouteId id) noexcept {
       return "metrics";
     case RouteId::kQueues:
       return "queues";
+    case RouteId::kPutTemplate:
+      return "put_template";
+    case RouteId::kGetTemplate:
+      return "get_template";
+    case RouteId::kDeleteTemplate:
+      return "delete_template";
+    case RouteId::kListTemplates:
+      return "list_templates";
+    case RouteId::kPreviewMessage:
+      return "preview_message";
   }
   return "unknown";
 }
@@ -126,15 +136,31 @@ std::variant<Route, Response> match_route(http::verb m, std::string_view path, F
   constexpr std::string_view kMessages = "/v1/messages";
   if (path.starts_with(kMessages)) {
     const std::string_view rest = path.substr(kMessages.size());
-    if (rest.empty() || rest == ":batch") {
+    if (rest.empty() || rest == ":batch" || rest == ":preview") {
       if (m != http::verb::post) return method_not_allowed("POST", f);
-      return Route{rest.empty() ? RouteId::kSendMessage : RouteId::kSendBatch, {}};
+      return Route{rest.empty()         ? RouteId::kSendMessage
+                   : rest == ":batch" ? RouteId::kSendBatch
+                                      : RouteId::kPreviewMessage,
+                   {}};
     }
     if (rest.front() == '/' && rest.size() > 1 && rest.find('/', 1) == std::string_view::npos) {
       const std::string_view id = rest.substr(1);
       if (is_get(m)) return Route{RouteId::kGetMessage, id};
       if (m == http::verb::delete_) return Route{RouteId::kCancelMessage, id};
       return method_not_allowed("GET, HEAD, DELETE", f);
+    }
+    return not_found(f);
+  }
+  constexpr std::string_view kTemplates = "/v1/templates";
+  if (path.starts_with(kTemplates)) {
+    const std::string_view rest = path.substr(kTemplates.size());
+    if (rest.empty()) return get_only(RouteId::kListTemplates, m, f);
+    if (rest.front() == '/' && rest.size() > 1 && rest.find('/', 1) == std::string_view::npos) {
+      const std::string_view id = rest.substr(1);
+      if (is_get(m)) return Route{RouteId::kGetTemplate, id};
+      if (m == http::verb::put) return Route{RouteId::kPutTemplate, id};
+      if (m == http::verb::delete_) return Route{RouteId::kDeleteTemplate, id};
+      return method_not_allowed("GET, HEAD, PUT, DELETE", f);
     }
     return not_found(f);
   }
@@ -208,6 +234,16 @@ boost::asio::awaitable<Response> handle(Services& s, Route route, const Request&
       co_return metrics(s, req);
     case RouteId::kQueues:
       co_return queues(s, req);
+    case RouteId::kPutTemplate:
+      co_return co_await put_template(s, req);
+    case RouteId::kGetTemplate:
+      co_return get_template(s, req);
+    case RouteId::kDeleteTemplate:
+      co_return co_await delete_template(s, req);
+    case RouteId::kListTemplates:
+      co_return list_templates(s, req);
+    case RouteId::kPreviewMessage:
+      co_return preview_message(s, req);
   }
   co_return not_found(req.reply_format);
 }

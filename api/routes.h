@@ -69,8 +69,13 @@ enum class RouteId : uint8_t {
   kHealthz,        // GET /healthz
   kMetrics,        // GET /metrics
   kQueues,         // GET /v1/queues
+  kPutTemplate,     // PUT /v1/templates/{id}
+  kGetTemplate,     // GET /v1/templates/{id}
+  kDeleteTemplate,  // DELETE /v1/templates/{id}
+  kListTemplates,   // GET /v1/templates
+  kPreviewMessage,  // POST /v1/messages:preview
 };
-inline constexpr size_t kRouteCount = 7;
+inline constexpr size_t kRouteCount = 12;
 std::string_view route_name(RouteId id) noexcept;  // for metrics labels
 
 struct Route {
@@ -102,6 +107,13 @@ boost::asio::awaitable<Response> send_message(Services& s, const Request& req);
 boost::asio::awaitable<Response> send_batch(Services& s, const Request& req);
 Response get_message(Services& s, const Request& req);
 boost::asio::awaitable<Response> cancel_message(Services& s, const Request& req);
+
+// routes_templates.cpp
+boost::asio::awaitable<Response> put_template(Services& s, const Request& req);
+Response get_template(Services& s, const Request& req);
+boost::asio::awaitable<Response> delete_template(Services& s, const Request& req);
+Response list_templates(Services& s, const Request& req);
+Response preview_message(Services& s, const Request& req);
 
 // routes_ops.cpp
 Response healthz(Services& s, const Request& req);

@@ -444,6 +444,14 @@ core::Result<core::MessageRequest> finish_draft(Draft& d, const ParseOptions& op
     API_RETURN_IF_ERROR(check_text("text", d.text, Limits::kBodyPart, TextKind::kBody, u8));
   }
 
+  if (!d.preheader.empty()) {
+    API_RETURN_IF_ERROR(
+        check_text("preheader", d.preheader, Limits::kSubject, TextKind::kHeader, u8));
+  }
+  if (d.buttons_json.size() > Limits::kButtonsBytes) {
+    return field_error("buttons", "larger than " + std::to_string(Limits::kButtonsBytes) + " bytes");
+  }
+
   if (d.variables_json.size() > Limits::kVariablesBytes) {
     return field_error("variables",
                        "larger than " + std::to_string(Limits::kVariablesBytes) + " bytes");
@@ -470,9 +478,10 @@ core::Result<core::MessageRequest> finish_draft(Draft& d, const ParseOptions& op
 
   // Cross-field rules.
   const bool has_inline = !d.subject.empty() || !d.html.empty() || !d.text.empty();
-  if (!d.template_id.empty() && has_inline) {
+  if (!d.template_id.empty() && (has_inline || !d.preheader.empty() || !d.buttons_json.empty())) {
     return field_error("template_id",
-                       "give either template_id or inline content (subject, html, text), not both");
+                       "give either template_id or inline content (subject, html, text, "
+                       "preheader, buttons), not both");
   }
   if (d.template_id.empty() && !has_inline) {
     return field_error("template_id",
@@ -519,6 +528,8 @@ core::Result<core::MessageRequest> finish_draft(Draft& d, const ParseOptions& op
   r.content.subject = d.subject;
   r.content.html = d.html;
   r.content.text = d.text;
+  r.content.preheader = d.preheader;
+  r.content.buttons_json = std::move(d.buttons_json);
   r.variables_json = d.variables_json.empty() ? std::string("{}") : std::move(d.variables_json);
   return r;
 }

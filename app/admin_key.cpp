@@ -31,38 +31,46 @@ std::string base64url(const unsigned char* p, size_t n) {
   return out;
 }
 
-std::string key_path(const std::string& dir) { return dir + "/" + kAdminKeyFile; }
+std::string key_path(const std::string& dir, const char* name = kAdminKeyFile) {
+  return dir + "/" + name;
+}
 
 }  // namespace
 
-core::Result<std::string> read_admin_key(const std::string& spool_dir) {
-  std::ifstream in(key_path(spool_dir));
+core::Result<std::string> read_key_file(const std::string& spool_dir, const char* name) {
+  std::ifstream in(key_path(spool_dir, name));
   if (!in) {
     return core::make_error(core::Errc::kNotFound,
-                            "no admin key at " + key_path(spool_dir) +
+                            "no key at " + key_path(spool_dir, name) +
                                 " (start `vestnik serve` once, or pass --key)");
   }
   std::string key;
   std::getline(in, key);
   if (key.size() < 16) {
-    return core::make_error(core::Errc::kCorruption, key_path(spool_dir) + ": key is too short");
+    return core::make_error(core::Errc::kCorruption,
+                            key_path(spool_dir, name) + ": key is too short");
   }
   return key;
 }
 
-core::Result<AdminKey> ensure_admin_key(const std::string& spool_dir) {
-  if (auto existing = read_admin_key(spool_dir)) return AdminKey{*existing, false};
+core::Result<std::string> read_admin_key(const std::string& spool_dir) {
+  return read_key_file(spool_dir, kAdminKeyFile);
+}
+
+core::Result<AdminKey> ensure_key_file(const std::string& spool_dir, const char* name) {
+  if (auto existing = read_key_file(spool_dir, name)) return AdminKey{*existing, false};
   if (::mkdir(spool_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return core::make_error(core::Errc::kIoError,
                             "cannot create spool directory " + spool_dir + ": " + std::strerror(errno));
   }
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof raw) != 1) {
-    return core::make_error(core::Errc::kInternal, "no randomness for the admin key");
+    return core::make_error(core::Errc::kInternal, "no randomness for a key");
   }
   std::string key = base64url(raw, sizeof raw);
+  const std::string path = key_path(spool_dir, name);
   // Write to a temporary name and rename, so a crash never leaves half a key.
-  std::string tmp = key_path(spool_dir) + ".tmp";
+  std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
     return core::make_error(core::Errc::kIoError, "cannot write " + tmp + ": " + std::strerror(errno));
@@ -71,12 +79,15 @@ core::Result<AdminKey> ensure_admin_key(const std::string& spool_dir) {
   bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
             ::fsync(fd) == 0;
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), key_path(spool_dir).c_str()) != 0) {
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
-    return core::make_error(core::Errc::kIoError,
-                            "cannot store " + key_path(spool_dir) + ": " + std::strerror(errno));
+    return core::make_error(core::Errc::kIoError, "cannot store " + path + ": " + std::strerror(errno));
   }
   return AdminKey{key, true};
+}
+
+core::Result<AdminKey> ensure_admin_key(const std::string& spool_dir) {
+  return ensure_key_file(spool_dir, kAdminKeyFile);
 }
 
 }  // namespace app

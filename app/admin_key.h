@@ -13,6 +13,9 @@
 namespace app {
 
 inline constexpr const char* kAdminKeyFile = "admin.key";
+// The secret of unsubscribe and tracking tokens when [email] token_secret
+// is not set: created once, so links in mail already sent stay valid.
+inline constexpr const char* kTokenKeyFile = "token.key";
 inline constexpr const char* kDefaultTenant = "default";
 
 struct AdminKey {
@@ -25,5 +28,7 @@ struct AdminKey {
 core::Result<AdminKey> ensure_admin_key(const std::string& spool_dir);
 // Reads it without creating anything.
 core::Result<std::string> read_admin_key(const std::string& spool_dir);
+// The same for any key file in the spool directory.
+core::Result<AdminKey> ensure_key_file(const std::string& spool_dir, const char* name);
 
 }  // namespace app

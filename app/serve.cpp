@@ -67,6 +67,16 @@ int serve(const ServeOptions& options) {
     }
   }
 
+  // The token secret (unsubscribe and tracking links) must outlive restarts,
+  // or links in mail already sent would stop working.
+  if (config->email.token_secret.empty()) {
+    auto token = ensure_key_file(config->spool.path, kTokenKeyFile);
+    if (!token) core::log::fatal("cannot prepare the token key", {{"error", token.error().to_string()}});
+    auto copy = std::make_shared<core::Config>(*config);
+    copy->email.token_secret = token->key;
+    config = std::move(copy);
+  }
+
   const core::Clock& clock = core::SystemClock::instance();
   core::IdGenerator ids(clock);
 

@@ -319,6 +319,67 @@ void read_log(Section& s, LogConfig& c) {
   s.str("file", &c.file);
 }
 
+void read_strings(Section& s, std::string_view k, std::vector<std::string>* out,
+                  size_t max_size) {
+  const auto* n = s.get(k);
+  if (!n) return;
+  const std::string key = s.key(k);
+  const auto* a = n->as_array();
+  if (!a) fail(key, *n, "expected an array of strings");
+  if (a->size() > max_size) fail(key, *n, fmt::format("at most {} entries", max_size));
+  out->clear();
+  for (size_t i = 0; i < a->size(); ++i) {
+    std::string v = read_string(indexed(key, i), *a->get(i));
+    if (v.empty()) fail(indexed(key, i), *a->get(i), "must not be empty");
+    out->push_back(std::move(v));
+  }
+}
+
+void check_url_base(Section& s, std::string_view k, const std::string& v) {
+  if (v.empty()) return;
+  if (v.rfind("https://", 0) != 0 && v.rfind("http://", 0) != 0) {
+    fail(s.key(k), *s.get(k), fmt::format("\"{}\" must start with https:// (or http://)", v));
+  }
+}
+
+// Header names are RFC 5322 ftext: printable ASCII except ':'.
+void check_header_name(Section& s, std::string_view k, const std::string& v) {
+  const bool ok = !v.empty() && v.size() <= 76 && std::all_of(v.begin(), v.end(), [](char c) {
+    return c > 32 && c < 127 && c != ':';
+  });
+  if (!ok) fail(s.key(k), *s.get(k), "must be a header name (printable ASCII, no ':' or spaces)");
+}
+
+void read_email(Section& s, EmailConfig& c) {
+  s.str("message_id_domain", &c.message_id_domain);
+  if (s.get("trace_header")) {
+    s.str("trace_header", &c.trace_header);
+    check_header_name(s, "trace_header", c.trace_header);
+  }
+  s.str("feedback_id_sender", &c.feedback_id_sender);
+  if (c.feedback_id_sender.find(':') != std::string::npos) {
+    fail(s.key("feedback_id_sender"), *s.get("feedback_id_sender"), "must not contain ':'");
+  }
+  read_strings(s, "bulk_categories", &c.bulk_categories, 1000);
+  s.str("unsubscribe_url", &c.unsubscribe_url);
+  check_url_base(s, "unsubscribe_url", c.unsubscribe_url);
+  s.str("unsubscribe_mailto", &c.unsubscribe_mailto);
+  if (!c.unsubscribe_mailto.empty() && c.unsubscribe_mailto.find('@') == std::string::npos) {
+    fail(s.key("unsubscribe_mailto"), *s.get("unsubscribe_mailto"), "must be an email address");
+  }
+  s.str("token_secret", &c.token_secret);
+  if (!c.token_secret.empty() && c.token_secret.size() < 32) {
+    fail(s.key("token_secret"), *s.get("token_secret"), "must be at least 32 characters");
+  }
+  s.str("click_url", &c.click_url);
+  check_url_base(s, "click_url", c.click_url);
+  s.str("open_url", &c.open_url);
+  check_url_base(s, "open_url", c.open_url);
+  read_strings(s, "track_click_categories", &c.track_click_categories, 1000);
+  read_strings(s, "track_open_categories", &c.track_open_categories, 1000);
+  s.integer("max_sms_segments", &c.max_sms_segments, 1, 255);
+}
+
 void read_tenants(const std::string& key, const toml::node& n, std::vector<TenantConfig>& out) {
   std::set<std::string, std::less<>> ids;
   std::map<std::string, std::string, std::less<>> key_owner;  // API key -> tenant id
@@ -495,6 +556,7 @@ std::shared_ptr<const Config> load_config_string(std::string_view text, const st
   section(root, "engine", [&](Section& s) { read_engine(s, config->engine); });
   section(root, "log", [&](Section& s) { read_log(s, config->log); });
   section(root, "transports", [&](Section& s) { read_transports(s, config->transports); });
+  section(root, "email", [&](Section& s) { read_email(s, config->email); });
   if (const auto* n = root.get("tenants")) read_tenants("tenants", *n, config->tenants);
   root.finish();
   return config;

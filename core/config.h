@@ -115,6 +115,40 @@ struct TransportsConfig {
   SinkConfig sink;
 };
 
+// [email] — how rendered email is composed (templating/render.h).
+struct EmailConfig {
+  // Message-ID right-hand side; empty: the From address's domain (which
+  // keeps Message-ID aligned with the author domain).
+  std::string message_id_domain;
+  // Header carrying our message id in every email, so bounces and
+  // complaints that quote the original can be matched (#7).
+  std::string trace_header = "X-Vestnik-Id";
+  // The last part of Feedback-ID (campaign:category:tenant:sender).
+  std::string feedback_id_sender = "vestnik";
+  // Categories that are bulk mail: they carry List-Unsubscribe and
+  // List-Unsubscribe-Post (RFC 8058). Bulk priority counts as bulk too.
+  std::vector<std::string> bulk_categories = {"marketing", "announcements", "newsletter",
+                                              "promotions"};
+  // Public base of the one-click unsubscribe endpoint; the token is
+  // appended: "https://mail.example.com/u/" -> ".../u/<token>". Empty: no
+  // https link (then only unsubscribe_mailto is offered).
+  std::string unsubscribe_url;
+  // Address for mailto unsubscribes ("unsubscribe@mail.example.com"); the
+  // token goes into the subject. Empty: none.
+  std::string unsubscribe_mailto;
+  // Secret for unsubscribe and tracking tokens. Empty: a random key kept in
+  // <spool.path>/token.key, created on first start.
+  std::string token_secret;
+  // Click and open tracking: off unless a URL base is set and the message's
+  // category is listed ("*" = every category).
+  std::string click_url;  // "https://mail.example.com/c/" + token
+  std::string open_url;   // "https://mail.example.com/o/" + token
+  std::vector<std::string> track_click_categories;
+  std::vector<std::string> track_open_categories;
+  // Longest SMS accepted, in segments.
+  uint32_t max_sms_segments = 10;
+};
+
 struct Config {
   ApiConfig api;
   SpoolConfig spool;
@@ -123,6 +157,7 @@ struct Config {
   LogConfig log;
   std::vector<TenantConfig> tenants;
   TransportsConfig transports;
+  EmailConfig email;
   std::string source;  // file it came from; empty = built-in defaults
 };
 

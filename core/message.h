@@ -81,12 +81,32 @@ struct Sender {
   std::string name;
 };
 
-// What to render. Either a stored template or inline parts.
+// What to render. Either a stored template (template_id and the version in
+// force when the message was accepted, so that editing a template never
+// changes a message already queued) or inline parts, which are templates
+// too (rendered with the message's variables).
 struct Content {
   std::string template_id;
   std::string subject;
   std::string html;
   std::string text;
+  uint32_t template_version = 0;  // set with template_id
+  std::string preheader;          // email: the inbox preview line
+  std::string buttons_json;       // messengers: a JSON array of button rows; empty: none
+};
+
+// A stored template as its author wrote it (PUT /v1/templates/{id}).
+// Every text field is template source (docs/templates.md).
+struct TemplateSource {
+  std::optional<Channel> channel;  // the channel it is written for; none: any
+  std::string subject;
+  std::string html;
+  std::string text;
+  std::string preheader;
+  std::string buttons_json;  // JSON array of button rows; texts and urls are templates
+  bool strict = false;       // refuse a message whose variables miss a name without default
+  std::string locale;        // "uk", "ru", "en"; empty: "uk"
+  std::string time_zone;     // IANA zone for date filters; empty: "UTC"
 };
 
 struct Tag {

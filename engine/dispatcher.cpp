@@ -47,11 +47,12 @@ constexpr core::Duration kNoTransportMaxDelay{15 * 60'000};
 
 Dispatcher::Dispatcher(std::shared_ptr<const core::Config> config, queue::Spool& spool,
                        const transports::Registry& registry, const core::Clock& clock,
-                       asio::any_io_executor executor)
+                       asio::any_io_executor executor, std::shared_ptr<ContentCache> contents)
     : config_(std::move(config)),
       cfg_(config_->engine),
       spool_(spool),
       registry_(registry),
+      contents_(std::move(contents)),
       clock_(clock),
       retry_(config_->retry),
       lease_guard_(config_->spool.lease_timeout / 2),
@@ -333,27 +334,48 @@ void Dispatcher::start_send(DestinationQueue& q, transports::Transport& transpor
   send->destination = q.name();
   send->items = std::move(items);
   send->deadline = core::TimePoint::max();
+  const size_t n = send->items.size();
   std::vector<transports::Delivery> batch;
-  batch.reserve(send->items.size());
-  for (const queue::Leased& item : send->items) {
+  batch.reserve(n);
+  send->rendered.resize(n);
+  // Outcomes in item order. A message that does not render for its channel
+  // (strict template missing a variable, too long for Telegram, a bad
+  // button) gets a permanent outcome here and is never handed to the
+  // transport; the feedback step then falls back to its next channel or
+  // fails it, with the reason in the event.
+  std::vector<transports::Outcome> outcomes(n);
+  std::vector<uint32_t> sent;  // item index of each delivery in `batch`
+  sent.reserve(n);
+  const core::TimePoint now = clock_.now();
+  const templating::RenderLimits limits{config_->email.max_sms_segments};
+  for (size_t i = 0; i < n; ++i) {
+    const queue::Leased& item = send->items[i];
     if (item.record.lease_until) {
       send->deadline = std::min(send->deadline, *item.record.lease_until - send_margin_);
     }
+    const core::Content& content = item.content ? *item.content : kNoContent;
+    core::Result<templating::Rendered> rendered = render(item.record, content, now, limits);
+    if (!rendered) {
+      transports::Outcome& o = outcomes[i];
+      o.kind = transports::OutcomeKind::kPermanent;
+      o.reply = core::Reply{0, "", "render: " + rendered.error().message};
+      o.blames_message = true;
+      continue;
+    }
+    send->rendered[i] = std::move(*rendered);
     transports::Delivery d;
     d.record = &item.record;
-    d.content = item.content ? item.content.get() : &kNoContent;
+    d.content = &content;
+    d.rendered = &send->rendered[i];
     d.attempt = item.record.attempts + 1;
     batch.push_back(d);
+    sent.push_back(static_cast<uint32_t>(i));
   }
-  const size_t n = send->items.size();
   q.send_started(n);
   in_flight_.emplace(send->seq, send);
   Metrics::get().in_flight->add(static_cast<int64_t>(n));
   ++progress_;
-  // The completion may run on any thread, even inside send(); it only
-  // posts. It keeps `send` (and so the deliveries' records) alive.
-  transport.send(std::move(batch), [weak = weak_from_this(),
-                                    send](std::vector<transports::Outcome> outcomes) mutable {
+  auto deliver = [weak = weak_from_this(), send](std::vector<transports::Outcome> outcomes) {
     auto self = weak.lock();
     if (!self) return;
     self->answers_posted_.fetch_add(1);
@@ -361,7 +383,37 @@ void Dispatcher::start_send(DestinationQueue& q, transports::Transport& transpor
                [self, send = std::move(send), outcomes = std::move(outcomes)]() mutable {
                  self->on_send_done(std::move(send), std::move(outcomes));
                });
-  });
+  };
+  if (batch.empty()) {
+    deliver(std::move(outcomes));
+    return;
+  }
+  // The completion may run on any thread, even inside send(); it only
+  // merges and posts. It keeps `send` (and so the deliveries' records and
+  // rendered content) alive.
+  transport.send(std::move(batch),
+                 [deliver = std::move(deliver), outcomes = std::move(outcomes),
+                  sent = std::move(sent)](std::vector<transports::Outcome> answered) mutable {
+                   for (size_t k = 0; k < sent.size(); ++k) {
+                     if (k < answered.size()) {
+                       outcomes[sent[k]] = std::move(answered[k]);
+                     } else {
+                       outcomes[sent[k]].reply.text =
+                           "the transport gave no outcome for this message";
+                       outcomes[sent[k]].blames_message = false;
+                     }
+                   }
+                   deliver(std::move(outcomes));
+                 });
+}
+
+core::Result<templating::Rendered> Dispatcher::render(const core::MessageRecord& record,
+                                                      const core::Content& content,
+                                                      core::TimePoint now,
+                                                      const templating::RenderLimits& limits) {
+  auto compiled = contents_->for_message(record.tenant, content);
+  if (!compiled) return compiled.error();
+  return (*compiled)->render(record.channel(), record.request.variables_json, now, limits);
 }
 
 // ---- (4) leasing ------------------------------------------------------------

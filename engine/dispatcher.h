@@ -36,6 +36,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/result.h"
+#include "engine/content_cache.h"
 #include "engine/engine.h"
 #include "engine/ready_queue.h"
 #include "queue/queue.h"
@@ -47,7 +48,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
  public:
   Dispatcher(std::shared_ptr<const core::Config> config, queue::Spool& spool,
              const transports::Registry& registry, const core::Clock& clock,
-             boost::asio::any_io_executor executor);
+             boost::asio::any_io_executor executor, std::shared_ptr<ContentCache> contents);
   ~Dispatcher();
 
   Dispatcher(const Dispatcher&) = delete;
@@ -74,6 +75,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     uint64_t seq = 0;
     std::string destination;
     std::vector<queue::Leased> items;
+    std::vector<templating::Rendered> rendered;  // one per item; what the transport sends
     core::TimePoint deadline;  // earliest lease_until of the items - send_margin_
     bool answered = false;     // the transport called its completion
     bool abandoned = false;    // released or timed out: a late answer is ignored
@@ -94,6 +96,10 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   void request_step();
   bool may_lease() const noexcept;
   void send_batch(DestinationQueue& q, core::TimePoint now);
+  // The message's content rendered for its current channel.
+  core::Result<templating::Rendered> render(const core::MessageRecord& record,
+                                            const core::Content& content, core::TimePoint now,
+                                            const templating::RenderLimits& limits);
   void start_send(DestinationQueue& q, transports::Transport& transport,
                   std::vector<queue::Leased> items);
   void on_send_done(std::shared_ptr<InFlight> send, std::vector<transports::Outcome> outcomes);
@@ -129,6 +135,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   const core::EngineConfig& cfg_;
   queue::Spool& spool_;
   const transports::Registry& registry_;
+  std::shared_ptr<ContentCache> contents_;
   const core::Clock& clock_;
   const RetryPolicy retry_;
   const core::Duration lease_guard_;  // release a ready message this close to lease_until

@@ -20,23 +20,105 @@ class Engine::Impl {
   Impl(std::shared_ptr<const core::Config> config, queue::Spool& spool,
        const transports::Registry& transports, const core::Clock& clock,
        boost::asio::any_io_executor executor)
-      : spool_(spool),
+      : config_(config),
+        spool_(spool),
         transports_(transports),
         clock_(clock),
+        contents_(std::make_shared<ContentCache>(spool, kCompiledTemplatesCached)),
         dispatcher_(std::make_shared<Dispatcher>(std::move(config), spool, transports, clock,
-                                                 std::move(executor))) {}
+                                                 std::move(executor), contents_)) {}
 
   void submit(std::string tenant, std::vector<core::MessageRequest> requests,
               std::function<void(SubmitResult)> done);
+  void put_template(std::string tenant, std::string id, core::TemplateSource source,
+                    std::function<void(core::Result<queue::StoredTemplate>)> done);
+  void delete_template(std::string tenant, std::string id,
+                       std::function<void(core::Result<queue::StoredTemplate>)> done);
+  core::Result<templating::Rendered> render(std::string_view tenant,
+                                            const core::MessageRequest& request,
+                                            core::Channel channel) const;
 
   Dispatcher& dispatcher() { return *dispatcher_; }
 
  private:
+  // Template versions kept compiled; each is a few KB of program.
+  static constexpr size_t kCompiledTemplatesCached = 4096;
+
+  core::Status prepare_content(std::string_view tenant, core::MessageRequest& request,
+                               core::Channel channel) const;
+
+  std::shared_ptr<const core::Config> config_;
   queue::Spool& spool_;
   const transports::Registry& transports_;
   const core::Clock& clock_;
+  std::shared_ptr<ContentCache> contents_;
   std::shared_ptr<Dispatcher> dispatcher_;
 };
+
+core::Status Engine::Impl::prepare_content(std::string_view tenant, core::MessageRequest& request,
+                                           core::Channel channel) const {
+  core::Content& content = request.content;
+  if (content.template_id.empty()) {
+    // Inline parts are templates too: refuse now what could never render.
+    auto compiled = templating::CompiledContent::compile(content);
+    if (!compiled) return compiled.error();
+    return {};
+  }
+  auto cur = contents_->current(tenant, content.template_id);
+  if (!cur) {
+    if (cur.error().code == core::Errc::kNotFound) {
+      return core::invalid_argument("template_id", "template_id: template '" + content.template_id + "' does not exist");
+    }
+    return cur.error();
+  }
+  content.template_version = cur->version;
+  if (cur->compiled->strict()) {
+    const templating::RenderLimits limits{config_->email.max_sms_segments};
+    auto r = cur->compiled->render(channel, request.variables_json, clock_.now(), limits);
+    if (!r && r.error().field == "variables") return r.error();
+  }
+  return {};
+}
+
+void Engine::Impl::put_template(std::string tenant, std::string id, core::TemplateSource source,
+                                std::function<void(core::Result<queue::StoredTemplate>)> done) {
+  auto compiled = templating::CompiledContent::compile(source);
+  if (!compiled) {
+    done(compiled.error());
+    return;
+  }
+  spool_.put_template(tenant, std::move(id), std::move(source),
+                      [contents = contents_, tenant, compiled = *compiled,
+                       done = std::move(done)](core::Result<queue::StoredTemplate> r) {
+                        if (r) contents->stored(tenant, *r, compiled);
+                        done(std::move(r));
+                      });
+}
+
+void Engine::Impl::delete_template(std::string tenant, std::string id,
+                                   std::function<void(core::Result<queue::StoredTemplate>)> done) {
+  spool_.delete_template(
+      tenant, std::move(id),
+      [contents = contents_, tenant, done = std::move(done)](core::Result<queue::StoredTemplate> r) {
+        if (r) contents->stored(tenant, *r, nullptr);
+        done(std::move(r));
+      });
+}
+
+core::Result<templating::Rendered> Engine::Impl::render(std::string_view tenant,
+                                                        const core::MessageRequest& request,
+                                                        core::Channel channel) const {
+  core::Content content = request.content;
+  if (!content.template_id.empty() && content.template_version == 0) {
+    auto cur = contents_->current(tenant, content.template_id);
+    if (!cur) return cur.error();
+    content.template_version = cur->version;
+  }
+  auto compiled = contents_->for_message(tenant, content);
+  if (!compiled) return compiled.error();
+  const templating::RenderLimits limits{config_->email.max_sms_segments};
+  return (*compiled)->render(channel, request.variables_json, clock_.now(), limits);
+}
 
 void Engine::Impl::submit(std::string tenant, std::vector<core::MessageRequest> requests,
                           std::function<void(SubmitResult)> done) {
@@ -51,6 +133,10 @@ void Engine::Impl::submit(std::string tenant, std::vector<core::MessageRequest> 
     core::Result<Route> r = route(request, transports_);
     if (!r) {
       refused[i] = std::move(r.error());
+      continue;
+    }
+    if (auto st = prepare_content(tenant, request, request.channels[r->channel_index]); !st) {
+      refused[i] = std::move(st.error());
       continue;
     }
     due_now = due_now || !request.send_at || *request.send_at <= now;
@@ -110,6 +196,22 @@ Engine::~Engine() = default;
 void Engine::submit(std::string tenant, std::vector<core::MessageRequest> requests,
                     std::function<void(SubmitResult)> done) {
   impl_->submit(std::move(tenant), std::move(requests), std::move(done));
+}
+
+void Engine::put_template(std::string tenant, std::string id, core::TemplateSource source,
+                          std::function<void(core::Result<queue::StoredTemplate>)> done) {
+  impl_->put_template(std::move(tenant), std::move(id), std::move(source), std::move(done));
+}
+
+void Engine::delete_template(std::string tenant, std::string id,
+                             std::function<void(core::Result<queue::StoredTemplate>)> done) {
+  impl_->delete_template(std::move(tenant), std::move(id), std::move(done));
+}
+
+core::Result<templating::Rendered> Engine::render(std::string_view tenant,
+                                                  const core::MessageRequest& request,
+                                                  core::Channel channel) const {
+  return impl_->render(tenant, request, channel);
 }
 
 void Engine::cancel(const core::Id& id,

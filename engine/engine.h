@@ -24,6 +24,7 @@
 #include "core/message.h"
 #include "core/result.h"
 #include "queue/queue.h"
+#include "templating/render.h"
 #include "transports/transport.h"
 
 namespace engine {
@@ -86,6 +87,35 @@ class Engine {
   // When something became due now, the dispatcher is woken at once.
   void submit(std::string tenant, std::vector<core::MessageRequest> requests,
               std::function<void(SubmitResult)> done);
+
+  // Content rules applied by submit(), per message, after routing:
+  //  - template_id names a live template of the tenant (else
+  //    kInvalidArgument, field "template_id"); the message keeps the version
+  //    current now (content.template_version), so a later edit never changes
+  //    a message already accepted;
+  //  - a strict template must render on the chosen channel without a missing
+  //    variable (else kInvalidArgument, field "variables", naming them);
+  //  - inline content must compile (else kInvalidArgument naming the part,
+  //    "line L, column C: reason").
+
+  // Templates (PUT/DELETE /v1/templates/{id}). put_template compiles every
+  // part first: one that does not compile is refused (kInvalidArgument
+  // naming the part, with line and column) and nothing is stored; `done`
+  // then runs before put_template returns. Otherwise `done` runs on the
+  // spool's writer thread once the new version is durable.
+  // delete_template: kNotFound when there is no live template.
+  void put_template(std::string tenant, std::string id, core::TemplateSource source,
+                    std::function<void(core::Result<queue::StoredTemplate>)> done);
+  void delete_template(std::string tenant, std::string id,
+                       std::function<void(core::Result<queue::StoredTemplate>)> done);
+
+  // Renders `request` (its template or inline content, with its variables)
+  // for `channel` as delivery would, storing nothing: for previews. A
+  // template is taken at `template_version` if that is set in the request's
+  // content, else at its current version. Thread-safe.
+  core::Result<templating::Rendered> render(std::string_view tenant,
+                                            const core::MessageRequest& request,
+                                            core::Channel channel) const;
 
   // Cancels a message that is queued or waiting for a retry (see
   // Spool::cancel). A message leased by this engine but still waiting in a

@@ -118,6 +118,15 @@ struct Counts {
   uint64_t leased = 0;                                // messages in flight now
 };
 
+// One version of a stored template (PUT /v1/templates/{id}).
+struct StoredTemplate {
+  std::string id;
+  uint32_t version = 0;  // 1, 2, ...: every PUT and DELETE adds one
+  core::TimePoint created_at;
+  bool deleted = false;  // a DELETE tombstone: the template is gone from this version on
+  core::TemplateSource source;
+};
+
 struct SpoolStats {
   uint64_t commits = 0;
   uint64_t ops_committed = 0;  // operations merged into those commits
@@ -185,6 +194,23 @@ class Spool {
   // when no longer shared, idempotency key). At most `max` per call.
   void purge(size_t max, std::function<void(core::Result<size_t>)> done);
 
+  // Templates, per tenant. Every version is kept (a queued message renders
+  // with the version it was accepted with); the latest version is the
+  // template. REQUIRES: tenant and id contain no '\0' (the API allows
+  // [A-Za-z0-9._-] in ids). put_template stores `source` as the next
+  // version and returns it. delete_template stores a tombstone version;
+  // kNotFound when there is no live template. Callbacks run on the writer.
+  void put_template(std::string tenant, std::string id, core::TemplateSource source,
+                    std::function<void(core::Result<StoredTemplate>)> done);
+  void delete_template(std::string tenant, std::string id,
+                       std::function<void(core::Result<StoredTemplate>)> done);
+  // `version` 0: the latest (which may be a tombstone: check `deleted`).
+  core::Result<std::optional<StoredTemplate>> get_template(std::string_view tenant,
+                                                           std::string_view id,
+                                                           uint32_t version = 0) const;
+  // The latest version of every live template of `tenant`, sorted by id.
+  core::Result<std::vector<StoredTemplate>> list_templates(std::string_view tenant) const;
+
   // Earliest due time in the index, if any message is waiting.
   core::Result<std::optional<core::TimePoint>> next_due() const;
 
@@ -204,6 +230,9 @@ class Spool {
   core::Result<size_t> apply_sync(std::vector<Transition> transitions);
   core::Result<size_t> purge_sync(size_t max);
   core::Result<size_t> reclaim_expired_leases_sync();
+  core::Result<StoredTemplate> put_template_sync(std::string tenant, std::string id,
+                                                 core::TemplateSource source);
+  core::Result<StoredTemplate> delete_template_sync(std::string tenant, std::string id);
 
  private:
   class Impl;

@@ -286,13 +286,18 @@ constexpr uint8_t kTagSubject = (2 << 3) | 2;
 constexpr uint8_t kTagHtml = (3 << 3) | 2;
 constexpr uint8_t kTagText = (4 << 3) | 2;
 constexpr uint8_t kTagRefs = (5 << 3) | 0;
+constexpr uint8_t kTagTemplateVersion = (6 << 3) | 0;
+constexpr uint8_t kTagPreheader = (7 << 3) | 2;
+constexpr uint8_t kTagButtons = (8 << 3) | 2;
 
 }  // namespace
 
 size_t RecordCodec::append(const core::Content& c, uint64_t refs, std::string* out) {
   const size_t n = 1 + bytes_field_size(c.template_id) + bytes_field_size(c.subject) +
                    bytes_field_size(c.html) + bytes_field_size(c.text) +
-                   (refs == 0 ? 0 : 1 + varint_size(refs));
+                   (refs == 0 ? 0 : 1 + varint_size(refs)) +
+                   (c.template_version == 0 ? 0 : 1 + varint_size(c.template_version)) +
+                   bytes_field_size(c.preheader) + bytes_field_size(c.buttons_json);
   const size_t at = out->size();
   out->resize(at + n);
   char* p = out->data() + at;
@@ -305,6 +310,12 @@ size_t RecordCodec::append(const core::Content& c, uint64_t refs, std::string* o
     *p++ = static_cast<char>(kTagRefs);
     p = put_varint(p, refs);
   }
+  if (c.template_version != 0) {
+    *p++ = static_cast<char>(kTagTemplateVersion);
+    p = put_varint(p, c.template_version);
+  }
+  p = put_bytes_field(p, kTagPreheader, c.preheader);
+  p = put_bytes_field(p, kTagButtons, c.buttons_json);
   assert(p == out->data() + at + n);
   return n;
 }
@@ -312,7 +323,10 @@ size_t RecordCodec::append(const core::Content& c, uint64_t refs, std::string* o
 core::Status RecordCodec::decode(std::string_view value, core::Content* out, uint64_t* refs) {
   pb::ContentRecord& m = p_->content;
   if (auto st = parse(value, &m, "content"); !st) return st;
-  if (out != nullptr) *out = core::Content{m.template_id(), m.subject(), m.html(), m.text()};
+  if (out != nullptr) {
+    *out = core::Content{m.template_id(),      m.subject(),   m.html(),        m.text(),
+                         m.template_version(), m.preheader(), m.buttons_json()};
+  }
   if (refs != nullptr) *refs = m.refs();
   return {};
 }

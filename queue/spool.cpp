@@ -135,6 +135,9 @@ void fail_op(Op& op, const core::Error& e) {
                  [&](PurgeOp& o) {
                    if (o.done) o.done(e);
                  },
+                 [&](TemplateOp& o) {
+                   if (o.done) o.done(e);
+                 },
              },
              op);
 }
@@ -158,6 +161,9 @@ void complete_op(Op& op) {
                  },
                  [](PurgeOp& o) {
                    if (o.done) o.done(o.purged);
+                 },
+                 [](TemplateOp& o) {
+                   if (o.done) o.done(std::move(o.result));
                  },
              },
              op);
@@ -432,6 +438,7 @@ core::Status Spool::Impl::commit(const std::vector<Op*>& live, core::TimePoint n
                            return ops.reclaim(o, false, kReclaimChunk, kReclaimedExpired);
                          },
                          [&](detail::PurgeOp& o) { return ops.purge(o); },
+                         [&](detail::TemplateOp& o) { return ops.put_template(o); },
                      },
                      *op);
       if (!s) return s;
@@ -523,6 +530,35 @@ void Spool::purge(size_t max, std::function<void(core::Result<size_t>)> done) {
   impl_->submit(std::move(op));
 }
 
+void Spool::put_template(std::string tenant, std::string id, core::TemplateSource source,
+                         std::function<void(core::Result<StoredTemplate>)> done) {
+  detail::TemplateOp op;
+  op.tenant = std::move(tenant);
+  op.id = std::move(id);
+  op.source = std::move(source);
+  op.done = std::move(done);
+  impl_->submit(std::move(op));
+}
+
+void Spool::delete_template(std::string tenant, std::string id,
+                            std::function<void(core::Result<StoredTemplate>)> done) {
+  detail::TemplateOp op;
+  op.tenant = std::move(tenant);
+  op.id = std::move(id);
+  op.done = std::move(done);
+  impl_->submit(std::move(op));
+}
+
+core::Result<std::optional<StoredTemplate>> Spool::get_template(std::string_view tenant,
+                                                                std::string_view id,
+                                                                uint32_t version) const {
+  return detail::read_template(*impl_->store_, tenant, id, version);
+}
+
+core::Result<std::vector<StoredTemplate>> Spool::list_templates(std::string_view tenant) const {
+  return detail::read_templates(*impl_->store_, tenant);
+}
+
 core::Result<std::optional<core::TimePoint>> Spool::next_due() const {
   return detail::read_next_due(*impl_->store_);
 }
@@ -572,6 +608,20 @@ core::Result<size_t> Spool::apply_sync(std::vector<Transition> transitions) {
 
 core::Result<size_t> Spool::purge_sync(size_t max) {
   return impl_->wait<size_t>([&](auto cb) { purge(max, [cb](auto r) { cb(std::move(r)); }); });
+}
+
+core::Result<StoredTemplate> Spool::put_template_sync(std::string tenant, std::string id,
+                                                      core::TemplateSource source) {
+  return impl_->wait<StoredTemplate>([&](auto cb) {
+    put_template(std::move(tenant), std::move(id), std::move(source),
+                 [cb](auto r) { cb(std::move(r)); });
+  });
+}
+
+core::Result<StoredTemplate> Spool::delete_template_sync(std::string tenant, std::string id) {
+  return impl_->wait<StoredTemplate>([&](auto cb) {
+    delete_template(std::move(tenant), std::move(id), [cb](auto r) { cb(std::move(r)); });
+  });
 }
 
 core::Result<size_t> Spool::reclaim_expired_leases_sync() {

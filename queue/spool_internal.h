@@ -63,6 +63,13 @@ core::Result<std::optional<MessageView>> read_message(const Store& store, const 
 core::Result<std::optional<core::TimePoint>> read_next_due(const Store& store);
 core::Result<Counts> read_counts(const Store& store);
 
+// ---- templates (spool_templates.cpp) ----------------------------------------
+core::Result<std::optional<StoredTemplate>> read_template(const Store& store,
+                                                          std::string_view tenant,
+                                                          std::string_view id, uint32_t version);
+core::Result<std::vector<StoredTemplate>> read_templates(const Store& store,
+                                                         std::string_view tenant);
+
 // ---- enqueue, prepared off the writer thread -------------------------------
 
 struct Slice {
@@ -131,7 +138,14 @@ struct PurgeOp {
   std::function<void(core::Result<size_t>)> done;
   size_t purged = 0;
 };
-using Op = std::variant<EnqueueOp, CancelOp, LeaseOp, ApplyOp, ReclaimOp, PurgeOp>;
+struct TemplateOp {
+  std::string tenant;
+  std::string id;
+  std::optional<core::TemplateSource> source;  // none: delete
+  std::function<void(core::Result<StoredTemplate>)> done;
+  core::Result<StoredTemplate> result = StoredTemplate{};
+};
+using Op = std::variant<EnqueueOp, CancelOp, LeaseOp, ApplyOp, ReclaimOp, PurgeOp, TemplateOp>;
 
 // How much of a group an op uses up (group_commit_max_ops counts items).
 size_t op_weight(const Op& op) noexcept;
@@ -170,6 +184,7 @@ class TxnOps {
   // process that held them is gone). At most `max` per call.
   core::Status reclaim(ReclaimOp& op, bool all, size_t max, std::string_view detail);
   core::Status purge(PurgeOp& op);
+  core::Status put_template(TemplateOp& op);  // spool_templates.cpp
 
  private:
   // Loads the record; nullopt when absent. Corrupt records are store errors

@@ -25,6 +25,8 @@ std::string_view table_name(Table t) noexcept {
       return "counters";
     case Table::kMeta:
       return "meta";
+    case Table::kTemplates:
+      return "templates";
   }
   return "unknown";
 }

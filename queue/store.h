@@ -32,8 +32,9 @@ enum class Table : uint8_t {
   kFinished = 6,     // finished_ms(8 BE) id(16) -> ""
   kCounters = 7,     // counter name -> int64(8 BE)
   kMeta = 8,         // "format" -> version, ...
+  kTemplates = 9,    // tenant '\0' id '\0' version(4 BE) -> TemplateRecord
 };
-inline constexpr int kTableCount = 9;
+inline constexpr int kTableCount = 10;
 std::string_view table_name(Table t) noexcept;
 
 using Visitor = std::function<bool(std::string_view key, std::string_view value)>;

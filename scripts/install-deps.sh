@@ -12,6 +12,8 @@ PKGS=(
   libssl-dev libc-ares-dev liburing-dev liblmdb-dev lmdb-utils
   libprotobuf-dev protobuf-compiler
   libfmt-dev libtomlplusplus-dev libcli11-dev libidn2-dev
+  # runtime data: time zones for the templates' date filters
+  tzdata
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev

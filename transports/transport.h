@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/message.h"
 #include "core/result.h"
+#include "templating/render.h"
 
 namespace transports {
 
@@ -67,6 +68,9 @@ struct Delivery {
   const core::MessageRecord* record = nullptr;
   const core::Content* content = nullptr;
   uint32_t attempt = 1;  // 1 for the first attempt
+  // The content rendered for record->channel() by the engine (subject, HTML
+  // and text for email; the channel's text and buttons for messengers).
+  const templating::Rendered* rendered = nullptr;
 };
 
 using SendDone = std::function<void(std::vector<Outcome>)>;

@@ -200,6 +200,19 @@ TEST(ConfigTest, RejectsBadInputNamingTheKey) {
        "tenants[0].keys[0].rol", "unknown key"},
       {"[[transports.sink.rules]]\nmatch = \"x\"\nreply = \"250\"\nfirst = 1",
        "transports.sink.rules[0].first", "unknown key"},
+      {"[email]\nunsubscribe = \"x\"", "email.unsubscribe", "unknown key"},
+      // [email]
+      {"email.unsubscribe_url = \"ftp://x/u/\"", "email.unsubscribe_url", "must start with https://"},
+      {"email.click_url = \"x\"", "email.click_url", "must start with https://"},
+      {"email.unsubscribe_mailto = \"nobody\"", "email.unsubscribe_mailto", "an email address"},
+      {"email.token_secret = \"short\"", "email.token_secret", "at least 32"},
+      {"email.trace_header = \"X Bad\"", "email.trace_header", "header name"},
+      {"email.trace_header = \"X-A:b\"", "email.trace_header", "header name"},
+      {"email.feedback_id_sender = \"a:b\"", "email.feedback_id_sender", "must not contain ':'"},
+      {"email.bulk_categories = \"marketing\"", "email.bulk_categories", "expected an array"},
+      {"email.bulk_categories = [\"\"]", "email.bulk_categories[0]", "must not be empty"},
+      {"email.track_open_categories = [1]", "email.track_open_categories[0]", "expected a string"},
+      {"email.max_sms_segments = 0", "email.max_sms_segments", "between 1 and 255"},
       // wrong types
       {"api = 5", "api", "expected a table"},
       {"api.threads = \"4\"", "api.threads", "expected an integer"},
@@ -313,6 +326,31 @@ TEST(ConfigTest, RejectsBadInputNamingTheKey) {
     EXPECT_TRUE(err.starts_with(std::string(c.key) + ": ")) << c.toml << "\n  => " << err;
     EXPECT_NE(err.find(c.what), std::string::npos) << c.toml << "\n  => " << err;
   }
+}
+
+TEST(ConfigTest, ReadsTheEmailSection) {
+  auto c = load_config_string(
+      "[email]\nmessage_id_domain = \"mail.school.example\"\ntrace_header = \"X-School-Id\"\n"
+      "feedback_id_sender = \"school\"\nbulk_categories = [\"news\"]\n"
+      "unsubscribe_url = \"https://mail.school.example/u/\"\n"
+      "unsubscribe_mailto = \"unsub@mail.school.example\"\n"
+      "token_secret = \"0123456789abcdef0123456789abcdef\"\n"
+      "click_url = \"https://mail.school.example/c/\"\nopen_url = \"https://mail.school.example/o/\"\n"
+      "track_click_categories = [\"*\"]\ntrack_open_categories = [\"news\"]\nmax_sms_segments = 3\n");
+  EXPECT_EQ(c->email.message_id_domain, "mail.school.example");
+  EXPECT_EQ(c->email.trace_header, "X-School-Id");
+  EXPECT_EQ(c->email.feedback_id_sender, "school");
+  EXPECT_EQ(c->email.bulk_categories, std::vector<std::string>{"news"});
+  EXPECT_EQ(c->email.unsubscribe_url, "https://mail.school.example/u/");
+  EXPECT_EQ(c->email.unsubscribe_mailto, "unsub@mail.school.example");
+  EXPECT_EQ(c->email.token_secret.size(), 32u);
+  EXPECT_EQ(c->email.track_click_categories, std::vector<std::string>{"*"});
+  EXPECT_EQ(c->email.track_open_categories, std::vector<std::string>{"news"});
+  EXPECT_EQ(c->email.max_sms_segments, 3u);
+  const auto d = default_config();
+  EXPECT_EQ(d->email.trace_header, "X-Vestnik-Id");
+  EXPECT_TRUE(d->email.unsubscribe_url.empty());
+  EXPECT_EQ(d->email.bulk_categories.size(), 4u);
 }
 
 TEST(ConfigTest, ErrorsCarryKeyAndLine) {

@@ -174,7 +174,13 @@ TEST(RecordCodecTest, HandEncodedContentMatchesTheGeneratedCode) {
   RecordCodec codec;
   const std::string big(300, 'b');  // a two-byte length varint
   const core::Content cases[] = {
-      {}, {"tpl", "", "", ""}, {"", "s", big, "t"}, {"t", "s", "h", std::string(70000, 'x')}};
+      {},
+      {"tpl", "", "", ""},
+      {"", "s", big, "t"},
+      {"t", "s", "h", std::string(70000, 'x')},
+      {"tpl", "", "", "", 7, "", ""},
+      {"tpl", "", "", "", 300, "preview", big},
+      {"", "s", "h", "t", 0, "", "[[{\"text\":\"OK\",\"url\":\"https://x\"}]]"}};
   for (const core::Content& c : cases) {
     for (uint64_t refs : {0ull, 1ull, 300ull, 1ull << 40}) {
       ::vestnik::spool::v1::ContentRecord pc;
@@ -183,9 +189,20 @@ TEST(RecordCodecTest, HandEncodedContentMatchesTheGeneratedCode) {
       pc.set_html(c.html);
       pc.set_text(c.text);
       pc.set_refs(refs);
+      pc.set_template_version(c.template_version);
+      pc.set_preheader(c.preheader);
+      pc.set_buttons_json(c.buttons_json);
       const std::string want =
           std::string(1, static_cast<char>(kRecordVersion)) + pc.SerializeAsString();
       EXPECT_EQ(std::string(codec.encode(c, refs)), want) << "refs " << refs;
+      core::Content back;
+      uint64_t back_refs = 0;
+      ASSERT_TRUE(codec.decode(want, &back, &back_refs));
+      EXPECT_EQ(back.template_id, c.template_id);
+      EXPECT_EQ(back.template_version, c.template_version);
+      EXPECT_EQ(back.preheader, c.preheader);
+      EXPECT_EQ(back.buttons_json, c.buttons_json);
+      EXPECT_EQ(back_refs, refs);
     }
   }
 }
