@@ -13,7 +13,6 @@
 #include <charconv>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <filesystem>
 
 #include "api/bridge.h"
 #include "api/json_writer.h"
@@ -22,6 +21,7 @@
 #include "api/routes.h"
 #include "api/utf8.h"
 #include "core/time_format.h"
+#include "templating/template.h"
 
 namespace api {
 
@@ -53,16 +53,7 @@ bool valid_id(std::string_view id) {
 bool valid_zone(std::string_view z) {
   if (z.empty() || z.size() > 64 || z.front() == '/' || z.find("..") != std::string_view::npos)
     return false;
-  for (unsigned char c : z) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '+' || c == '/';
-    if (!ok) return false;
-  }
-  if (z == "UTC") return true;
-  const char* dir = std::getenv("TZDIR");
-  std::error_code ec;
-  return std::filesystem::is_regular_file(
-      std::filesystem::path(dir && *dir ? dir : "/usr/share/zoneinfo") / std::string(z), ec);
+  return templating::is_known_time_zone(z);
 }
 
 // A string member that must be valid UTF-8; `header`: no control

@@ -173,6 +173,16 @@ void Dispatcher::absorb_outcomes(core::TimePoint now) {
       const core::MessageRecord& record = send.items[i].record;
       const transports::Outcome& o = i < a.outcomes.size() ? a.outcomes[i] : kMissing;
       Decision d = decide(record, o, retry_, now, unit(rng_));
+      // A non-strict template renders a missing variable empty; the event
+      // says which, so the author can find out why a greeting was blank.
+      if (i < send.rendered.size() && !send.rendered[i].missing.empty()) {
+        std::string& detail = d.transition.detail;
+        detail += detail.empty() ? "template: missing variables: " : "; template: missing variables: ";
+        for (size_t k = 0; k < send.rendered[i].missing.size(); ++k) {
+          if (k) detail += ", ";
+          detail += send.rendered[i].missing[k];
+        }
+      }
       switch (d.verdict) {
         case Verdict::kDelivered:
           m.delivered->inc();

@@ -214,8 +214,7 @@ class TelegramWriter {
       }
       case Tag::kPre:
         if (collapse_) layout_.block(1);
-        open(t.tag, Kind::kPre);
-        pre_start_ = true;
+        pre_start_ = open(t.tag, Kind::kPre);  // a newline right after <pre> is not content
         return;
       case Tag::kBlockquote: {
         if (collapse_) layout_.block(1);
@@ -338,14 +337,14 @@ class TelegramWriter {
     }
   }
 
-  void open(Tag src, Kind kind, std::string_view code_class = {}) {
-    if (stack_.size() >= kMaxDepth) return;
-    if (src == Tag::kPre) ++pre_depth_;
+  // Opens an element; true when its tag was written.
+  bool open(Tag src, Kind kind, std::string_view code_class = {}) {
+    if (stack_.size() >= kMaxDepth) return false;
     // Owed breaks and spaces go first: allowed() looks at what precedes.
     if (kind != Kind::kNone) layout_.content(/*visible=*/false);
     if (kind == Kind::kNone || !allowed(kind)) {
       stack_.push_back({src, Kind::kNone, 0, 0});
-      return;
+      return false;
     }
     const size_t open_at = out_.size();
     if (kind == Kind::kA) {
@@ -368,14 +367,18 @@ class TelegramWriter {
       out_.append(kOpenTag[static_cast<size_t>(kind)]);
     }
     ++counts_[static_cast<size_t>(kind)];
+    // Whitespace is kept as written only inside a <pre> that is written: a
+    // dropped one is ordinary text (and fed back, would be read as such).
+    if (kind == Kind::kPre) ++pre_depth_;
     stack_.push_back({src, kind, open_at, out_.size()});
+    return true;
   }
 
   void pop() {
     const Open e = stack_.back();
     stack_.pop_back();
-    if (e.src == Tag::kPre && pre_depth_ > 0) --pre_depth_;
     if (e.kind == Kind::kNone) return;
+    if (e.kind == Kind::kPre) --pre_depth_;
     --counts_[static_cast<size_t>(e.kind)];
     if (out_.size() == e.body_at) {
       out_.resize(e.open_at);  // an empty element is left out

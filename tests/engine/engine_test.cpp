@@ -860,6 +860,20 @@ TEST_F(EngineContentTest, InlineContentThatDoesNotCompileIsRefused) {
   EXPECT_EQ(r.items[0].error().field, "text");
 }
 
+TEST_F(EngineContentTest, MissingVariablesOfALenientTemplateAreRecordedInTheEvent) {
+  ASSERT_TRUE(put("order_paid", order_paid("Оплачено")));
+  const core::Id id = submit_one(templated("anna@example.com", R"({"name":"Анна"})"));
+  engine_->TEST_poll();
+  const queue::MessageView v = view(id);
+  EXPECT_EQ(v.record.status, MessageStatus::kDelivered);
+  ASSERT_FALSE(v.events.empty());
+  EXPECT_NE(v.events.back().detail.find("template: missing variables: order.id"), std::string::npos)
+      << v.events.back().detail;
+  auto calls = transport_->calls_for(id);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].text, "Анна, замовлення № оплачено");
+}
+
 TEST_F(EngineContentTest, HtmlOnlyContentGetsADerivedTextPart) {
   core::MessageRequest m = email_to("anna@example.com");
   m.content.text.clear();

@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include <boost/json.hpp>
@@ -228,6 +229,78 @@ TEST(ServerNoConfig, GeneratesAdminKeyOnce) {
   std::string key2;
   std::getline(again, key2);
   EXPECT_EQ(key, key2) << "the key survives restarts";
+}
+
+}  // namespace
+
+namespace {
+
+// Issue #3 end to end through the binary: a template stored over HTTP is
+// durable across a restart, messages render it, and the email preview is a
+// message Python's email package (policy.default) reads without defects.
+TEST_F(ServerTest, TemplatesSurviveRestartAndPreviewIsAValidEmail) {
+  const std::string tpl = R"({"subject":"{{name}}, замовлення №{{order.id}} оплачено",
+      "html":"<p>Вітаємо, <b>{{name}}</b>!</p>{{#each order.items}}<p>{{@number}}. {{title}}</p>{{/each}}",
+      "preheader":"Квитанція №{{order.id}}","locale":"uk","time_zone":"Europe/Kyiv"})";
+  auto put = server_->request("PUT", "/v1/templates/order_paid", tpl);
+  ASSERT_TRUE(put.has_value());
+  ASSERT_EQ(put->status, 201u) << put->body;
+
+  ASSERT_EQ(server_->stop(), 0);
+  std::string err;
+  ASSERT_TRUE(server_->start(&err)) << err;
+
+  auto get = server_->request("GET", "/v1/templates/order_paid");
+  ASSERT_TRUE(get.has_value());
+  ASSERT_EQ(get->status, 200u) << get->body;
+  EXPECT_EQ(json::parse(get->body).at("version").to_number<int64_t>(), 1);
+
+  const std::string msg = R"({"channels":["email"],"to":{"email":"ivan@example.com","name":"Іван Петренко"},
+      "from":{"email":"school@mail.example.com","name":"Онлайн-школа «Вестник»"},
+      "template_id":"order_paid","category":"marketing",
+      "variables":{"name":"Іван","order":{"id":1842,"items":[{"title":"Урок 1"},{"title":"Урок 2 🎓"}]}}})";
+  const std::string id = post_id(*server_, msg);
+  ASSERT_FALSE(id.empty());
+  json::object full;
+  ASSERT_TRUE(wait_until([&] { return server_->status_of(id, &full) == "delivered"; }))
+      << json::serialize(full);
+
+  auto preview = server_->request("POST", "/v1/messages:preview", msg);
+  ASSERT_TRUE(preview.has_value());
+  ASSERT_EQ(preview->status, 200u) << preview->body;
+  const std::string mime(json::parse(preview->body).at("mime").as_string());
+  const std::string path = dir_.path() + "/preview.eml";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << mime;
+  }
+  const std::string script =
+      "import email, email.policy, sys\n"
+      "m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)\n"
+      "defects = list(m.defects) + [d for p in m.walk() for d in p.defects]\n"
+      "assert not defects, defects\n"
+      "assert m['subject'] == 'Іван, замовлення №1842 оплачено', m['subject']\n"
+      "assert m['from'].addresses[0].display_name == 'Онлайн-школа «Вестник»'\n"
+      "assert m.get_content_type() == 'multipart/alternative', m.get_content_type()\n"
+      "html = m.get_body(('html',)).get_content()\n"
+      "assert '2. Урок 2 🎓' in html, html\n"
+      "text = m.get_body(('plain',)).get_content()\n"
+      "assert 'Вітаємо, Іван!' in text, text\n"
+      "print('ok')\n";
+  const std::string script_path = dir_.path() + "/check.py";
+  {
+    std::ofstream out(script_path);
+    out << script;
+  }
+  const std::string cmd = "/usr/bin/python3 " + script_path + " " + path + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string output;
+  char buf[512];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) output.append(buf, n);
+  const int rc = ::pclose(p);
+  EXPECT_EQ(rc, 0) << output << "\n" << mime;
+  EXPECT_EQ(output, "ok\n") << mime;
 }
 
 }  // namespace

@@ -65,6 +65,8 @@ const Case kCases[] = {
     {"pre_code_not_first_dropped", "<pre>a<code>b</code></pre>", "<pre>ab</pre>"},
     {"document_pre_code_after_break", "<p>x</p><pre><tr><code>y</code></pre>",
      "x\n\n<pre>\ny</pre>"},  // fuzz: the break made code no longer pre's first child
+    {"dropped_pre_is_plain_text", "<b>x</b><a href=\"https://x.ua\"><pre>\n  y</pre></a>",
+     "<b>x</b><a href=\"https://x.ua\">\n  y</a>"},  // fuzz: idempotence
     {"code_class_outside_pre", "<code class=\"language-x\">y</code>", "<code>y</code>"},
     {"pre_tags_inside_dropped", "<pre><b>x</b>\n  y</pre>", "<pre>x\n  y</pre>"},
     {"pre_inside_link_dropped", "<a href=\"https://x.ua\"><pre>p</pre></a>",
