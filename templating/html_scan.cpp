@@ -616,13 +616,15 @@ void clean_url(std::string_view raw, std::string& out) {
     return;
   }
   decode_attr(raw, out);
-  size_t w = 0;
-  for (size_t r = 0; r < out.size(); ++r) {
-    const char c = out[r];
-    if (c == '\t' || c == '\n' || c == '\r') continue;
-    out[w++] = c;
+  if (out.find_first_of("\t\n\r") != std::string::npos) {
+    size_t w = 0;
+    for (size_t r = 0; r < out.size(); ++r) {
+      const char c = out[r];
+      if (c == '\t' || c == '\n' || c == '\r') continue;
+      out[w++] = c;
+    }
+    out.resize(w);
   }
-  out.resize(w);
   size_t b = 0;
   while (b < out.size() && static_cast<unsigned char>(out[b]) <= 0x20) ++b;
   size_t e = out.size();

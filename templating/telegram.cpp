@@ -56,15 +56,21 @@ void escape_into(std::string& out, char32_t c) {
 }
 
 void escape_attr_into(std::string& out, std::string_view s) {
-  for (const char c : s) {
-    switch (c) {
-      case '&': out.append("&amp;"); break;
-      case '<': out.append("&lt;"); break;
-      case '>': out.append("&gt;"); break;
-      case '"': out.append("&quot;"); break;
-      default: out.push_back(c); break;
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    std::string_view rep;
+    switch (s[i]) {
+      case '&': rep = "&amp;"; break;
+      case '<': rep = "&lt;"; break;
+      case '>': rep = "&gt;"; break;
+      case '"': rep = "&quot;"; break;
+      default: continue;
     }
+    out.append(s.data() + run, i - run);
+    out.append(rep);
+    run = i + 1;
   }
+  out.append(s.data() + run, s.size() - run);
 }
 
 // An href (from html::clean_url) Telegram accepts for a text link; false to
