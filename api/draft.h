@@ -51,6 +51,8 @@ struct Draft {
   std::string_view send_at;
   std::string_view expires_at;
   std::string_view priority;
+  core::Tracking track_clicks = core::Tracking::kDefault;
+  core::Tracking track_opens = core::Tracking::kDefault;
   boost::container::small_vector<std::pair<std::string_view, std::string_view>, 8> tags;
   // The decoder already guaranteed every string is valid UTF-8 (Boost.JSON
   // does); otherwise finish_draft() checks each one.

@@ -40,6 +40,7 @@ enum class Field : uint8_t {
   kVariables,
   kPreheader,
   kButtons,
+  kTracking,
   kSendAt,
   kExpiresAt,
   kPriority,
@@ -67,6 +68,7 @@ constexpr FieldName kMessageFields[] = {
     {"variables", "variables", Field::kVariables},
     {"preheader", "preheader", Field::kPreheader},
     {"buttons", "buttons", Field::kButtons},
+    {"tracking", "tracking", Field::kTracking},
     {"send_at", "sendAt", Field::kSendAt},
     {"expires_at", "expiresAt", Field::kExpiresAt},
     {"priority", "priority", Field::kPriority},
@@ -191,6 +193,27 @@ core::Status decode_variables(const json::value& v, std::string* out) {
   return {};
 }
 
+// "tracking": {"clicks": true|false, "opens": true|false}; an absent
+// member (or null) leaves the category's configuration in charge.
+core::Status decode_tracking(const json::value& v, Draft* d) {
+  if (v.is_null()) return {};
+  if (!v.is_object()) return expected("tracking", "an object with clicks and opens");
+  for (const auto& kv : v.get_object()) {
+    core::Tracking* out = nullptr;
+    if (kv.key() == "clicks") {
+      out = &d->track_clicks;
+    } else if (kv.key() == "opens") {
+      out = &d->track_opens;
+    } else {
+      return unknown_field("tracking.", kv.key());
+    }
+    if (kv.value().is_null()) continue;
+    if (!kv.value().is_bool()) return expected("tracking." + std::string(kv.key()), "true or false");
+    *out = kv.value().get_bool() ? core::Tracking::kOn : core::Tracking::kOff;
+  }
+  return {};
+}
+
 core::Status decode_channels(const json::value& v, Draft* d) {
   if (v.is_null()) return {};
   if (!v.is_array()) return expected("channels", "an array of strings");
@@ -272,6 +295,9 @@ core::Status decode_message(const json::value& v, Draft* d) {
           if (!x.is_array()) return expected("buttons", "an array of button rows");
           if (!x.get_array().empty()) d->buttons_json = json::serialize(x);
         }
+        break;
+      case Field::kTracking:
+        API_TRY(decode_tracking(x, d));
         break;
       case Field::kSendAt:
         API_TRY(get_string(x, "send_at", &d->send_at));

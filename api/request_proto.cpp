@@ -127,6 +127,14 @@ core::Result<core::MessageRequest> message_from_proto(const vestnik::v1::SendMes
   d.html = view(m.html());
   d.text = view(m.text());
   d.preheader = view(m.preheader());
+  if (m.has_tracking()) {
+    if (auto st = refuse_unknown(m.tracking(), "tracking."); st.has_error())
+      return std::move(st).error();
+    if (m.tracking().has_clicks())
+      d.track_clicks = m.tracking().clicks() ? core::Tracking::kOn : core::Tracking::kOff;
+    if (m.tracking().has_opens())
+      d.track_opens = m.tracking().opens() ? core::Tracking::kOn : core::Tracking::kOff;
+  }
   if (m.has_buttons() && m.buttons().values_size() > 0) {
     JsonWriter w(d.buttons_json);
     pb::Value list;

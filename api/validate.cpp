@@ -529,6 +529,8 @@ core::Result<core::MessageRequest> finish_draft(Draft& d, const ParseOptions& op
   r.content.html = d.html;
   r.content.text = d.text;
   r.content.preheader = d.preheader;
+  r.track_clicks = d.track_clicks;
+  r.track_opens = d.track_opens;
   r.content.buttons_json = std::move(d.buttons_json);
   r.variables_json = d.variables_json.empty() ? std::string("{}") : std::move(d.variables_json);
   return r;

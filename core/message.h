@@ -109,6 +109,14 @@ struct TemplateSource {
   std::string time_zone;     // IANA zone for date filters; empty: "UTC"
 };
 
+// Per-message override of click or open tracking ([email] config decides
+// per category when kDefault). Persisted: never renumber.
+enum class Tracking : uint8_t {
+  kDefault = 0,  // as the category's configuration says
+  kOn = 1,
+  kOff = 2,
+};
+
 struct Tag {
   std::string key;
   std::string value;
@@ -127,6 +135,8 @@ struct MessageRequest {
   std::optional<TimePoint> expires_at;
   Priority priority = Priority::kNormal;
   std::vector<Tag> tags;
+  Tracking track_clicks = Tracking::kDefault;  // email only
+  Tracking track_opens = Tracking::kDefault;   // email only
 };
 
 // A reply from a receiving server or provider, as the transport saw it.

@@ -128,6 +128,8 @@ static void reset(pb::MessageRecord& m) {
   if (m.has_bounce()) m.clear_bounce();
   m.clear_finished_at_ms();
   m.clear_event_count();
+  m.clear_track_clicks();
+  m.clear_track_opens();
   // Fields of a newer format, kept by the parser; rare, so check first.
   const auto* reflection = m.GetReflection();
   if (!reflection->GetUnknownFields(m).empty()) reflection->MutableUnknownFields(&m)->Clear();
@@ -158,6 +160,8 @@ size_t RecordCodec::append(const core::MessageRecord& r, std::string* out) {
   m.set_send_at_ms(opt_ms(q.send_at));
   m.set_expires_at_ms(opt_ms(q.expires_at));
   m.set_priority(static_cast<pb::Priority>(q.priority));
+  m.set_track_clicks(static_cast<uint32_t>(q.track_clicks));
+  m.set_track_opens(static_cast<uint32_t>(q.track_opens));
   for (const core::Tag& t : q.tags) {
     pb::Tag* pt = m.add_tags();
     pt->set_key(t.key);
@@ -223,6 +227,9 @@ core::Status RecordCodec::decode(std::string_view value, core::MessageRecord* ou
   q.send_at = ms_opt(m.send_at_ms());
   q.expires_at = ms_opt(m.expires_at_ms());
   q.priority = static_cast<core::Priority>(m.priority());
+  if (m.track_clicks() > 2 || m.track_opens() > 2) return corrupt("message: unknown tracking value");
+  q.track_clicks = static_cast<core::Tracking>(m.track_clicks());
+  q.track_opens = static_cast<core::Tracking>(m.track_opens());
   q.tags.reserve(m.tags_size());
   for (const pb::Tag& t : m.tags()) q.tags.push_back(core::Tag{t.key(), t.value()});
   r.created_at = core::from_unix_ms(m.created_at_ms());

@@ -343,7 +343,14 @@ std::string apply_tracking(std::string_view html, const core::MessageRecord& rec
   std::string out(html);
   if (out.empty()) return out;
   const std::string id = record.id.to_string();
-  if (!config.click_url.empty() && listed(config.track_click_categories, category)) {
+  // The message's own choice wins over its category's; either way nothing
+  // is tracked without a URL base to track through.
+  auto wanted = [&](core::Tracking t, const std::vector<std::string>& categories) {
+    if (t == core::Tracking::kOn) return true;
+    if (t == core::Tracking::kOff) return false;
+    return listed(categories, category);
+  };
+  if (!config.click_url.empty() && wanted(record.request.track_clicks, config.track_click_categories)) {
     out = rewrite_links(out, [&](std::string_view url) -> std::string {
       // Unsubscribe links stay direct (an empty answer keeps the link).
       if (!config.unsubscribe_url.empty() && url.starts_with(config.unsubscribe_url)) return {};
@@ -351,7 +358,7 @@ std::string apply_tracking(std::string_view html, const core::MessageRecord& rec
       return config.click_url + seal_token(token_key, fields);
     });
   }
-  if (!config.open_url.empty() && listed(config.track_open_categories, category)) {
+  if (!config.open_url.empty() && wanted(record.request.track_opens, config.track_open_categories)) {
     const std::string_view fields[] = {"o1", record.tenant, id};
     out = add_open_pixel(out, config.open_url + seal_token(token_key, fields));
   }

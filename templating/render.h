@@ -100,7 +100,8 @@ core::Status compose_email(const Rendered& rendered, const core::MessageRecord& 
 // The HTML with click tracking (links through click_url + a token of
 // "c1", tenant, message id, url; unsubscribe links left direct) and the open
 // pixel (open_url + a token of "o1", tenant, message id) as the config asks
-// for the message's category; unchanged when both are off (the default).
+// for the message's category, or as the message itself asks
+// (request.track_clicks / track_opens); unchanged when off (the default).
 std::string apply_tracking(std::string_view html, const core::MessageRecord& record,
                            const core::EmailConfig& config, std::string_view token_key);
 

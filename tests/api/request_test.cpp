@@ -101,6 +101,50 @@ TEST(RequestTest, MinimalRequestGetsDefaults) {
   EXPECT_TRUE(r->tags.empty());
 }
 
+TEST(RequestTest, PreheaderButtonsAndTracking) {
+  auto r = parse_message_json(
+      R"({"channels":["viber","email"],"to":{"viber_id":"abc","email":"a@example.com"},
+          "subject":"s","text":"t","preheader":"Квитанція",
+          "buttons":[[{"text":"Відкрити","url":"https://x.example/{{id}}"}]],
+          "tracking":{"clicks":true,"opens":false}})",
+      options());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->content.preheader, "Квитанція");
+  EXPECT_EQ(r->content.buttons_json, R"([[{"text":"Відкрити","url":"https://x.example/{{id}}"}]])");
+  EXPECT_EQ(r->track_clicks, core::Tracking::kOn);
+  EXPECT_EQ(r->track_opens, core::Tracking::kOff);
+
+  auto none = parse_message_json(R"({"channel":"email","to":{"email":"a@example.com"},
+                                     "subject":"s","text":"t","tracking":{"opens":null}})",
+                                 options());
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_EQ(none->track_clicks, core::Tracking::kDefault);
+  EXPECT_EQ(none->track_opens, core::Tracking::kDefault);
+
+  struct Bad {
+    const char* body;
+    const char* field;
+  } bad[] = {
+      {R"({"channel":"email","to":{"email":"a@example.com"},"subject":"s","text":"t","tracking":{"clicks":"yes"}})",
+       "tracking.clicks"},
+      {R"({"channel":"email","to":{"email":"a@example.com"},"subject":"s","text":"t","tracking":{"links":true}})",
+       "tracking.links"},
+      {R"({"channel":"email","to":{"email":"a@example.com"},"subject":"s","text":"t","tracking":true})",
+       "tracking"},
+      {R"({"channel":"email","to":{"email":"a@example.com"},"subject":"s","text":"t","buttons":{}})",
+       "buttons"},
+      {R"({"channel":"email","to":{"email":"a@example.com"},"subject":"s","text":"t","preheader":"a\nb"})",
+       "preheader"},
+      {R"({"channel":"email","to":{"email":"a@example.com"},"template_id":"x","preheader":"p"})",
+       "template_id"},
+  };
+  for (const auto& b : bad) {
+    auto e = parse_message_json(b.body, options());
+    ASSERT_FALSE(e) << b.body;
+    EXPECT_EQ(e.error().field, b.field) << b.body << " -> " << e.error().message;
+  }
+}
+
 TEST(RequestTest, TemplateInsteadOfInlineContent) {
   auto r = parse_message_json(
       R"({"channels":["email"],"to":{"email":"ivan@example.com"},"template_id":"order_created.v2",

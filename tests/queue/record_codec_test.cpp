@@ -30,6 +30,8 @@ core::MessageRecord full_record() {
   q.expires_at = core::from_unix_ms(1'790'000'900'000);
   q.priority = core::Priority::kTransactional;
   q.tags = {{"campaign", "spring"}, {"k", ""}};
+  q.track_clicks = core::Tracking::kOn;
+  q.track_opens = core::Tracking::kOff;
   r.created_at = core::from_unix_ms(1'790'000'000'000);
   r.status = core::MessageStatus::kFailed;
   r.attempts = 3;
@@ -65,6 +67,8 @@ void expect_same(const core::MessageRecord& a, const core::MessageRecord& b) {
   EXPECT_EQ(a.request.send_at, b.request.send_at);
   EXPECT_EQ(a.request.expires_at, b.request.expires_at);
   EXPECT_EQ(a.request.priority, b.request.priority);
+  EXPECT_EQ(a.request.track_clicks, b.request.track_clicks);
+  EXPECT_EQ(a.request.track_opens, b.request.track_opens);
   ASSERT_EQ(a.request.tags.size(), b.request.tags.size());
   for (size_t i = 0; i < a.request.tags.size(); ++i) {
     EXPECT_EQ(a.request.tags[i].key, b.request.tags[i].key);

@@ -229,6 +229,14 @@ TEST(ComposeEmailTest, ClickAndOpenTrackingWhenEnabledForTheCategory) {
   EXPECT_NE(news.find("/c/"), std::string::npos);
   core::EmailConfig off;
   EXPECT_EQ(apply_tracking(r->html, email_record("marketing"), off, key), r->html);
+  // Per message: on for a category that is not listed, off for one that is.
+  core::MessageRecord on = email_record("news");
+  on.request.track_opens = core::Tracking::kOn;
+  EXPECT_NE(apply_tracking(r->html, on, cfg, key).find("/o/"), std::string::npos);
+  core::MessageRecord no = email_record("marketing");
+  no.request.track_clicks = core::Tracking::kOff;
+  no.request.track_opens = core::Tracking::kOff;
+  EXPECT_EQ(apply_tracking(r->html, no, cfg, key), r->html);
   const core::MessageRecord rec = email_record("marketing");
   EXPECT_TRUE(is_bulk(rec, cfg));
   core::MessageRecord bulk = email_record("notifications");
