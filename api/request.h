@@ -41,7 +41,9 @@ struct Limits {
   static constexpr size_t kDomainLabel = 63;
   static constexpr size_t kName = 256;           // display names
   static constexpr size_t kSubject = 998;        // RFC 5322 line length
-  static constexpr size_t kBodyPart = 4u << 20;  // html, text: 4 MiB each
+  // html, text: 1 MiB each, the template language's own limit (inline parts
+  // are templates). Gmail clips HTML beyond 102 KB; nothing real comes close.
+  static constexpr size_t kBodyPart = 1u << 20;
   static constexpr size_t kButtonsBytes = 16 * 1024;
   static constexpr size_t kTemplateId = 128;
   static constexpr size_t kIdempotencyKey = 255;

@@ -60,6 +60,16 @@ core::Status Engine::Impl::prepare_content(std::string_view tenant, core::Messag
   core::Content& content = request.content;
   if (content.template_id.empty()) {
     // Inline parts are templates too: refuse now what could never render.
+    // Text without a tag opener is literal and always compiles (the API
+    // already checked its size and UTF-8), so the common literal message
+    // skips the compile.
+    auto has_tags = [](std::string_view part) {
+      return part.find("{{") != std::string_view::npos;
+    };
+    if (!has_tags(content.subject) && !has_tags(content.html) && !has_tags(content.text) &&
+        !has_tags(content.preheader) && content.buttons_json.empty()) {
+      return {};
+    }
     auto compiled = templating::CompiledContent::compile(content);
     if (!compiled) return compiled.error();
     return {};
