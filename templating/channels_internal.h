@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/utf8.h"
+
 namespace templating::chan {
 
 inline constexpr char32_t kReplacement = 0xFFFD;
@@ -18,57 +20,11 @@ inline constexpr char32_t kReplacement = 0xFFFD;
 // Returns its length (1-4) and sets *cp, or 0 when p does not start one
 // (the caller then consumes one byte as U+FFFD).
 inline size_t decode_utf8(const unsigned char* p, size_t n, char32_t* cp) noexcept {
-  const unsigned char c = p[0];
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  }
-  if (c < 0xC2) return 0;  // continuation byte or overlong 2-byte lead
-  if (c < 0xE0) {
-    if (n < 2 || (p[1] & 0xC0) != 0x80) return 0;
-    *cp = (char32_t(c & 0x1F) << 6) | (p[1] & 0x3F);
-    return 2;
-  }
-  if (c < 0xF0) {
-    if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
-    if (c == 0xE0 && p[1] < 0xA0) return 0;   // overlong
-    if (c == 0xED && p[1] >= 0xA0) return 0;  // surrogate
-    *cp = (char32_t(c & 0x0F) << 12) | (char32_t(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
-    return 3;
-  }
-  if (c < 0xF5) {
-    if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80) {
-      return 0;
-    }
-    if (c == 0xF0 && p[1] < 0x90) return 0;   // overlong
-    if (c == 0xF4 && p[1] >= 0x90) return 0;  // above U+10FFFF
-    *cp = (char32_t(c & 0x07) << 18) | (char32_t(p[1] & 0x3F) << 12) |
-          (char32_t(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
-    return 4;
-  }
-  return 0;
+  return core::utf8::decode(p, n, cp);
 }
 
 // Appends cp as UTF-8. REQUIRES: cp is a Unicode scalar value.
-inline void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    const char b[2] = {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
-    out.append(b, 2);
-  } else if (cp < 0x10000) {
-    const char b[3] = {static_cast<char>(0xE0 | (cp >> 12)),
-                       static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
-                       static_cast<char>(0x80 | (cp & 0x3F))};
-    out.append(b, 3);
-  } else {
-    const char b[4] = {static_cast<char>(0xF0 | (cp >> 18)),
-                       static_cast<char>(0x80 | ((cp >> 12) & 0x3F)),
-                       static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
-                       static_cast<char>(0x80 | (cp & 0x3F))};
-    out.append(b, 4);
-  }
-}
+inline void append_utf8(std::string& out, char32_t cp) { core::utf8::append(out, cp); }
 
 // Calls f(cp) for every character of s; an ill-formed byte is U+FFFD.
 template <class F>

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/utf8.h"
 #include "templating/mime.h"
 #include "templating/mime_internal.h"
 
@@ -65,23 +66,7 @@ inline size_t q_cost(unsigned char c) { return (kQLiteral[c] || c == ' ') ? 1 : 
 // Length of the well-formed UTF-8 sequence at p (RFC 3629 table: no
 // overlongs, no surrogates, nothing above U+10FFFF), or 0.
 size_t utf8_valid_len(const unsigned char* p, size_t avail) {
-  unsigned char b = p[0];
-  if (b < 0x80) return 1;
-  auto cont = [&](size_t i) { return i < avail && (p[i] & 0xC0) == 0x80; };
-  if (b >= 0xC2 && b <= 0xDF) return cont(1) ? 2 : 0;
-  if (b >= 0xE0 && b <= 0xEF) {
-    if (avail < 2) return 0;
-    unsigned char lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
-    if (p[1] < lo || p[1] > hi) return 0;
-    return cont(2) ? 3 : 0;
-  }
-  if (b >= 0xF0 && b <= 0xF4) {
-    if (avail < 2) return 0;
-    unsigned char lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
-    if (p[1] < lo || p[1] > hi) return 0;
-    return cont(2) && cont(3) ? 4 : 0;
-  }
-  return 0;
+  return core::utf8::sequence_length(p, avail);
 }
 
 // After sanitising, text is valid UTF-8, so the lead byte gives the length.

@@ -12,64 +12,15 @@
 #include <algorithm>
 #include <array>
 
+#include "core/utf8.h"
+
 namespace templating::lang {
 
 size_t utf8_decode(std::string_view s, size_t i, char32_t* cp) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t n = s.size();
-  unsigned char b0 = p[i];
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  auto cont = [&](size_t k) { return i + k < n && (p[i + k] & 0xC0) == 0x80; };
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    if (!cont(1)) return 0;
-    *cp = (char32_t(b0 & 0x1F) << 6) | (p[i + 1] & 0x3F);
-    return 2;
-  }
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    char32_t c = (char32_t(b0 & 0x0F) << 12) | (char32_t(p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F);
-    if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-    *cp = c;
-    return 3;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    char32_t c = (char32_t(b0 & 0x07) << 18) | (char32_t(p[i + 1] & 0x3F) << 12) |
-                 (char32_t(p[i + 2] & 0x3F) << 6) | (p[i + 3] & 0x3F);
-    if (c < 0x10000 || c > 0x10FFFF) return 0;
-    *cp = c;
-    return 4;
-  }
-  return 0;
+  return core::utf8::decode(reinterpret_cast<const unsigned char*>(s.data()) + i, s.size() - i, cp);
 }
 
-void utf8_append(std::string& out, char32_t cp) {
-  char buf[4];
-  size_t n;
-  if (cp < 0x80) {
-    buf[0] = char(cp);
-    n = 1;
-  } else if (cp < 0x800) {
-    buf[0] = char(0xC0 | (cp >> 6));
-    buf[1] = char(0x80 | (cp & 0x3F));
-    n = 2;
-  } else if (cp < 0x10000) {
-    buf[0] = char(0xE0 | (cp >> 12));
-    buf[1] = char(0x80 | ((cp >> 6) & 0x3F));
-    buf[2] = char(0x80 | (cp & 0x3F));
-    n = 3;
-  } else {
-    buf[0] = char(0xF0 | (cp >> 18));
-    buf[1] = char(0x80 | ((cp >> 12) & 0x3F));
-    buf[2] = char(0x80 | ((cp >> 6) & 0x3F));
-    buf[3] = char(0x80 | (cp & 0x3F));
-    n = 4;
-  }
-  out.append(buf, n);
-}
+void utf8_append(std::string& out, char32_t cp) { core::utf8::append(out, cp); }
 
 size_t utf8_invalid_offset(std::string_view s) noexcept {
   size_t i = 0;
