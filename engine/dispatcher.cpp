@@ -351,8 +351,8 @@ void Dispatcher::start_send(DestinationQueue& q, transports::Transport& transpor
   // Outcomes in item order. A message that does not render for its channel
   // (strict template missing a variable, too long for Telegram, a bad
   // button) gets a permanent outcome here and is never handed to the
-  // transport; the feedback step then falls back to its next channel or
-  // fails it, with the reason in the event.
+  // transport; the feedback step fails it like a 5xx, with the reason in
+  // the event.
   std::vector<transports::Outcome> outcomes(n);
   std::vector<uint32_t> sent;  // item index of each delivery in `batch`
   sent.reserve(n);
@@ -366,10 +366,15 @@ void Dispatcher::start_send(DestinationQueue& q, transports::Transport& transpor
     const core::Content& content = item.content ? *item.content : kNoContent;
     core::Result<templating::Rendered> rendered = render(item.record, content, now, limits);
     if (!rendered) {
+      // Content that cannot be sent on this channel is the message's own
+      // permanent problem; not being able to read its template (a spool
+      // error) is ours, and passes: try again later.
+      const core::Errc code = rendered.error().code;
+      const bool permanent = code == core::Errc::kInvalidArgument || code == core::Errc::kNotFound;
       transports::Outcome& o = outcomes[i];
-      o.kind = transports::OutcomeKind::kPermanent;
+      o.kind = permanent ? transports::OutcomeKind::kPermanent : transports::OutcomeKind::kTransient;
       o.reply = core::Reply{0, "", "render: " + rendered.error().message};
-      o.blames_message = true;
+      o.blames_message = permanent;
       continue;
     }
     send->rendered[i] = std::move(*rendered);

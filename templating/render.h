@@ -17,8 +17,8 @@
 //   viber, vk, whatsapp  plain text plus buttons
 // A render that cannot be sent on that channel (strict template with a
 // missing variable, too long, empty, bad button) is an error naming the
-// part: the engine fails the message on that channel (and falls back to
-// the next one), never sends something broken.
+// part: the engine fails the message on that channel (a permanent
+// outcome), never sends something broken.
 #pragma once
 
 #include <boost/json/fwd.hpp>

@@ -55,7 +55,9 @@ class ScriptedTransport final : public transports::Transport {
   };
 
   std::string_view name() const noexcept override { return "scripted"; }
-  bool serves(core::Channel c) const noexcept override { return c == core::Channel::kEmail; }
+  bool serves(core::Channel c) const noexcept override {
+    return c == core::Channel::kEmail || c == core::Channel::kSms;
+  }
   std::string destination(const core::MessageRecord& r, core::Channel c) const override {
     return transports::default_destination(c, r.request.to.address_for(c));
   }
@@ -872,6 +874,24 @@ TEST_F(EngineContentTest, MissingVariablesOfALenientTemplateAreRecordedInTheEven
   auto calls = transport_->calls_for(id);
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].text, "Анна, замовлення № оплачено");
+}
+
+TEST_F(EngineContentTest, ContentThatCannotBeSentOnItsChannelFailsWithoutReachingTheTransport) {
+  core::MessageRequest m = email_to("");
+  m.channels = {core::Channel::kSms};
+  m.to.phone = "+380671234567";
+  m.content.subject.clear();
+  m.content.text = std::string(153 * 10 + 1, 'a');  // 11 parts; the limit is 10
+  const core::Id id = submit_one(std::move(m));
+  engine_->TEST_poll();
+  const queue::MessageView v = view(id);
+  EXPECT_EQ(v.record.status, MessageStatus::kFailed);
+  EXPECT_EQ(v.record.attempts, 1u);
+  ASSERT_FALSE(v.events.empty());
+  EXPECT_NE(v.events.back().detail.find("render: sms: the message needs 11 segments"),
+            std::string::npos)
+      << v.events.back().detail;
+  EXPECT_TRUE(transport_->calls_for(id).empty());
 }
 
 TEST_F(EngineContentTest, HtmlOnlyContentGetsADerivedTextPart) {
