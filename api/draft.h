@@ -59,6 +59,16 @@ struct Draft {
   bool utf8_checked = false;
 };
 
+// Common checks of a free-text field (also used for template bodies).
+enum class TextKind : uint8_t {
+  kHeader,  // single line: no control characters except TAB
+  kBody,    // any text but NUL
+};
+// "field: longer than N bytes" / "not valid UTF-8" (unless utf8_checked) /
+// control characters (kHeader) or NUL (kBody).
+core::Status check_text(std::string_view field, std::string_view v, size_t max, TextKind kind,
+                        bool utf8_checked);
+
 // Validates every field and cross-field rule of `draft` and builds the
 // request. Errors name the field by its path within the message.
 core::Result<core::MessageRequest> finish_draft(Draft& draft, const ParseOptions& options);

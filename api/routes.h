@@ -18,6 +18,7 @@
 #include <variant>
 
 #include "api/api.h"
+#include "api/request.h"
 #include "core/clock.h"
 #include "core/config.h"
 
@@ -103,6 +104,10 @@ std::optional<Response> authorize(const Services& s, RouteId route, std::string_
 boost::asio::awaitable<Response> handle(Services& s, Route route, const Request& req);
 
 // routes_messages.cpp
+// How long a handler waits for the spool (api.read_timeout).
+std::chrono::milliseconds spool_deadline(const Services& s);
+// Message parsing options for a request arriving now.
+ParseOptions parse_options(const Services& s);
 boost::asio::awaitable<Response> send_message(Services& s, const Request& req);
 boost::asio::awaitable<Response> send_batch(Services& s, const Request& req);
 Response get_message(Services& s, const Request& req);

@@ -18,12 +18,20 @@
 
 namespace api {
 
-namespace {
-
 // How long a request waits for the spool: the request's own deadline. On
 // expiry the commit may still happen; the client learns "unknown outcome"
 // and retries safely with the same idempotency_key.
 std::chrono::milliseconds spool_deadline(const Services& s) { return s.config->api.read_timeout; }
+
+ParseOptions parse_options(const Services& s) {
+  ParseOptions o;
+  o.now = s.clock.now();
+  o.max_batch = s.config->api.max_batch;
+  return o;
+}
+
+namespace {
+
 
 core::Error spool_timeout(std::string_view what_next) {
   return core::make_error(
@@ -43,12 +51,6 @@ boost::asio::awaitable<std::optional<engine::SubmitResult>> submit(
       spool_deadline(s));
 }
 
-ParseOptions parse_options(const Services& s) {
-  ParseOptions o;
-  o.now = s.clock.now();
-  o.max_batch = s.config->api.max_batch;
-  return o;
-}
 
 Response no_such_message(Format f) {
   return error_response(core::Errc::kNotFound, "no such message", f);

@@ -15,11 +15,11 @@
 #include <boost/json/value.hpp>
 
 #include "api/bridge.h"
+#include "api/draft.h"
 #include "api/json_writer.h"
 #include "api/request.h"
 #include "api/response.h"
 #include "api/routes.h"
-#include "api/utf8.h"
 #include "core/time_format.h"
 #include "templating/template.h"
 
@@ -56,28 +56,24 @@ bool valid_zone(std::string_view z) {
   return templating::is_known_time_zone(z);
 }
 
-// A string member that must be valid UTF-8; `header`: no control
-// characters at all (a subject becomes a header line).
+// A string member (null: absent), checked by the API's one text rule:
+// header-bound parts are single lines, bodies have no NUL. Boost.JSON has
+// already checked the UTF-8.
 core::Status read_text(const json::object& o, std::string_view key, size_t max, bool header,
                        std::string* out) {
   const json::value* v = o.if_contains(key);
   if (v == nullptr || v->is_null()) return {};
-  if (!v->is_string()) return core::invalid_argument(std::string(key), std::string(key) + ": expected a string");
-  const json::string& s = v->as_string();
-  if (s.size() > max) {
-    return core::invalid_argument(std::string(key), std::string(key) + ": longer than " + std::to_string(max) + " bytes");
+  if (!v->is_string()) {
+    return core::invalid_argument(std::string(key), std::string(key) + ": expected a string");
   }
-  if (!utf8::valid(s.data(), s.size())) {
-    return core::invalid_argument(std::string(key), std::string(key) + ": not valid UTF-8");
+  const std::string_view s(v->as_string());
+  if (auto st = detail::check_text(key, s, max,
+                                   header ? detail::TextKind::kHeader : detail::TextKind::kBody,
+                                   /*utf8_checked=*/true);
+      !st) {
+    return st;
   }
-  if (header) {
-    for (unsigned char c : s) {
-      if (c < 0x20 || c == 0x7f) {
-        return core::invalid_argument(std::string(key), std::string(key) + ": must not contain control characters (CR, LF, NUL, ...)");
-      }
-    }
-  }
-  out->assign(s.data(), s.size());
+  out->assign(s);
   return {};
 }
 
@@ -173,8 +169,6 @@ Response json_only() {
   return http_error(415, "unsupported_media_type",
                     "template endpoints take and give JSON (application/json)", Format::kJson);
 }
-
-std::chrono::milliseconds spool_deadline(const Services& s) { return s.config->api.read_timeout; }
 
 // The awaitables are built in plain functions, not inside the coroutines:
 // GCC 12 destroys the init-captures of a lambda written inside a co_await
@@ -274,11 +268,8 @@ Response list_templates(Services& s, const Request& req) {
 }
 
 Response preview_message(Services& s, const Request& req) {
-  ParseOptions o;
-  o.now = s.clock.now();
-  o.max_batch = s.config->api.max_batch;
-  auto parsed = req.body_format == Format::kProtobuf ? parse_message_proto(req.body, o)
-                                                     : parse_message_json(req.body, o);
+  auto parsed = req.body_format == Format::kProtobuf ? parse_message_proto(req.body, parse_options(s))
+                                                     : parse_message_json(req.body, parse_options(s));
   if (!parsed) return error_response(parsed.error(), req.reply_format);
   const core::MessageRequest& m = *parsed;
   // The channel delivery would use first: the first one with an address.

@@ -18,6 +18,9 @@
 
 namespace api {
 
+using detail::check_text;
+using detail::TextKind;
+
 namespace {
 
 using core::Error;
@@ -155,31 +158,6 @@ bool is_int64(std::string_view s, bool allow_negative) noexcept {
   int64_t v = 0;
   auto r = std::from_chars(s.data(), s.data() + s.size(), v);
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-// Common checks of a free-text field.
-enum class TextKind : uint8_t {
-  kHeader,  // single line: no control characters except TAB
-  kBody,    // any text but NUL
-};
-
-Status check_text(std::string_view field, std::string_view v, size_t max, TextKind kind,
-                  bool utf8_checked) {
-  if (v.size() > max) {
-    return detail::field_error(std::string(field), "longer than " + std::to_string(max) + " bytes");
-  }
-  if (!utf8_checked && !utf8::valid(v.data(), v.size())) {
-    return detail::field_error(std::string(field), "not valid UTF-8");
-  }
-  if (kind == TextKind::kHeader) {
-    if (!is_header_safe(v)) {
-      return detail::field_error(std::string(field),
-                                 "must not contain control characters (CR, LF, NUL, ...)");
-    }
-  } else if (std::memchr(v.data(), '\0', v.size()) != nullptr) {
-    return detail::field_error(std::string(field), "must not contain NUL characters");
-  }
-  return {};
 }
 
 // An address-like field: UTF-8 and no control characters first (so the
@@ -352,6 +330,26 @@ bool is_telegram_chat_id(std::string_view s) noexcept {
 }
 
 namespace detail {
+
+core::Status check_text(std::string_view field, std::string_view v, size_t max, TextKind kind,
+                  bool utf8_checked) {
+  if (v.size() > max) {
+    return field_error(std::string(field), "longer than " + std::to_string(max) + " bytes");
+  }
+  if (!utf8_checked && !utf8::valid(v.data(), v.size())) {
+    return field_error(std::string(field), "not valid UTF-8");
+  }
+  if (kind == TextKind::kHeader) {
+    if (!is_header_safe(v)) {
+      return field_error(std::string(field),
+                                 "must not contain control characters (CR, LF, NUL, ...)");
+    }
+  } else if (std::memchr(v.data(), '\0', v.size()) != nullptr) {
+    return field_error(std::string(field), "must not contain NUL characters");
+  }
+  return {};
+}
+
 
 std::string quote_value(std::string_view v) {
   constexpr size_t kMax = 64;

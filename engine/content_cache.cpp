@@ -64,7 +64,7 @@ core::Result<CompiledPtr> ContentCache::version(std::string_view tenant, std::st
                             fmt::format("template '{}' version {} is not stored", id, v),
                             "template_id");
   }
-  auto compiled = templating::CompiledContent::compile((*stored)->source);
+  auto compiled = templating::CompiledContent::compile(std::move((*stored)->source));
   if (!compiled) return compiled.error();
   std::lock_guard lock(mu_);
   insert_locked(std::move(key), *compiled);
@@ -119,9 +119,7 @@ void ContentCache::stored(std::string_view tenant, const queue::StoredTemplate& 
   CurrentTemplate& cur = current_[id_key(tenant, t.id)];
   if (cur.version > t.version) return;
   if (t.deleted) {
-    cur = CurrentTemplate{};
-    // Remember the tombstone as "absent" only if nothing newer is known;
-    // version 0 means absent, so a later PUT (higher version) replaces it.
+    cur = CurrentTemplate{};  // version 0: known to be absent
     return;
   }
   cur = CurrentTemplate{t.version, compiled};

@@ -136,20 +136,21 @@ bool all_space(std::string_view s) {
 }  // namespace
 
 core::Result<std::shared_ptr<const CompiledContent>> CompiledContent::compile(
-    const core::TemplateSource& source) {
+    core::TemplateSource source) {
   if (source.subject.empty() && source.html.empty() && source.text.empty()) {
     return core::invalid_argument("content", "content: give at least one of subject, html and text");
   }
   std::shared_ptr<CompiledContent> c(new CompiledContent());
-  c->source_ = source;
+  c->source_ = std::move(source);
+  const core::TemplateSource& src = c->source_;
   Parts& p = *c->parts_;
-  if (auto st = compile_part(source.subject, Escape::kNone, "subject", &p.subject); !st)
+  if (auto st = compile_part(src.subject, Escape::kNone, "subject", &p.subject); !st)
     return st.error();
-  if (auto st = compile_part(source.html, Escape::kHtml, "html", &p.html); !st) return st.error();
-  if (auto st = compile_part(source.text, Escape::kNone, "text", &p.text); !st) return st.error();
-  if (auto st = compile_part(source.preheader, Escape::kNone, "preheader", &p.preheader); !st)
+  if (auto st = compile_part(src.html, Escape::kHtml, "html", &p.html); !st) return st.error();
+  if (auto st = compile_part(src.text, Escape::kNone, "text", &p.text); !st) return st.error();
+  if (auto st = compile_part(src.preheader, Escape::kNone, "preheader", &p.preheader); !st)
     return st.error();
-  if (auto st = compile_buttons(source.buttons_json, &p.buttons); !st) return st.error();
+  if (auto st = compile_buttons(src.buttons_json, &p.buttons); !st) return st.error();
   return std::shared_ptr<const CompiledContent>(std::move(c));
 }
 
@@ -161,7 +162,7 @@ core::Result<std::shared_ptr<const CompiledContent>> CompiledContent::compile(
   s.text = content.text;
   s.preheader = content.preheader;
   s.buttons_json = content.buttons_json;
-  return compile(s);
+  return compile(std::move(s));
 }
 
 core::Result<Rendered> CompiledContent::render(core::Channel channel,

@@ -59,7 +59,7 @@ class CompiledContent {
   // "line L, column C: reason"; a content with no part at all is refused
   // (field "content").
   static core::Result<std::shared_ptr<const CompiledContent>> compile(
-      const core::TemplateSource& source);
+      core::TemplateSource source);
   // Inline message content: not strict, locale and zone by default.
   static core::Result<std::shared_ptr<const CompiledContent>> compile(const core::Content& content);
 

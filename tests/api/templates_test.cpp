@@ -79,6 +79,8 @@ TEST_F(TemplatesTest, BadTemplateBodiesNameTheField) {
       {R"({"text":"t","buttons":[{"text":"x"}]})", "buttons[0]"},
       {R"({"text":"t","strict":"yes"})", "strict"},
       {R"({"locale":"uk"})", "text"},
+      {R"({"text":"a\u0000b"})", "text"},
+      {R"({"subject":"a\tb","html":"x\u0000"})", "html"},
       {R"([1,2])", "body"},
   };
   for (const auto& c : cases) {
