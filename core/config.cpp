@@ -1,14 +1,17 @@
 // core/config.cpp: TOML → core::Config, validated once (STYLE.md R13).
 //
-// The only file that includes toml++, and the only code in the project that
-// throws: a bad configuration is found at startup (or on reload, where the
-// caller keeps the old snapshot), never later. Every error names the dotted
-// key it is about, because the operator has to find it in the file; values
-// of secrets (API keys) are never repeated in messages.
+// With config_mta.cpp (the sections of issue #4), the only code that
+// includes toml++ (through the private config_read.h), and the only code in
+// the project that throws: a bad configuration is found at startup (or on
+// reload, where the caller keeps the old snapshot), never later. Every
+// error names the dotted key it is about, because the operator has to find
+// it in the file; values of secrets (API keys, listener passwords) are
+// never repeated in messages.
 //
-// Each [section] is read through a Section, which remembers which keys it
-// consumed; finish() then refuses whatever is left, so a misspelt key
-// ("max_actve") fails loudly instead of silently keeping its default.
+// Each [section] is read through a Section (config_read.h), which remembers
+// which keys it consumed; finish() then refuses whatever is left, so a
+// misspelt key ("max_actve") fails loudly instead of silently keeping its
+// default.
 #include "core/config.h"
 
 #include <arpa/inet.h>
@@ -24,18 +27,14 @@
 #include <set>
 #include <sstream>
 
+#include "core/config_read.h"
 #include "core/log.h"
 #include "core/time_format.h"
 
 namespace core {
-namespace {
 
-using namespace std::chrono_literals;
-
-constexpr uint64_t kKiB = uint64_t{1} << 10;
-constexpr uint64_t kMiB = uint64_t{1} << 20;
-constexpr uint64_t kGiB = uint64_t{1} << 30;
-constexpr uint64_t kTiB = uint64_t{1} << 40;
+// The reading kit of config_read.h, shared with config_mta.cpp.
+namespace config_detail {
 
 std::string join(std::string_view prefix, std::string_view key) {
   return prefix.empty() ? std::string(key) : fmt::format("{}.{}", prefix, key);
@@ -43,7 +42,6 @@ std::string join(std::string_view prefix, std::string_view key) {
 
 std::string indexed(std::string_view path, size_t i) { return fmt::format("{}[{}]", path, i); }
 
-// " (line 3)": where in the file, for values; appended to the message.
 std::string where(const toml::node& n) {
   const auto& b = n.source().begin;
   return b.line ? fmt::format(" (line {})", b.line) : std::string();
@@ -135,81 +133,6 @@ const toml::array& read_array(const std::string& key, const toml::node& n, size_
   return *a;
 }
 
-// ---- a table being read; refuses keys nobody asked for ----
-
-class Section {
- public:
-  Section(const toml::table& t, std::string prefix) : t_(t), prefix_(std::move(prefix)) {}
-
-  std::string key(std::string_view k) const { return join(prefix_, k); }
-
-  // The node for `k`, or nullptr if absent; marks `k` as known either way.
-  const toml::node* get(std::string_view k) {
-    seen_.emplace(k);
-    return t_.get(k);
-  }
-
-  void str(std::string_view k, std::string* out) {
-    if (const auto* n = get(k)) *out = read_string(key(k), *n);
-  }
-  void boolean(std::string_view k, bool* out) {
-    if (const auto* n = get(k)) *out = read_bool(key(k), *n);
-  }
-  template <class T>
-  void integer(std::string_view k, T* out, int64_t min, int64_t max) {
-    if (const auto* n = get(k)) *out = static_cast<T>(read_integer(key(k), *n, min, max));
-  }
-  void number(std::string_view k, double* out, double min, double max) {
-    if (const auto* n = get(k)) *out = read_number(key(k), *n, min, max);
-  }
-  void duration(std::string_view k, Duration* out, Duration min, Duration max) {
-    if (const auto* n = get(k)) *out = read_duration(key(k), *n, min, max);
-  }
-  void size(std::string_view k, uint64_t* out, uint64_t min, uint64_t max) {
-    if (const auto* n = get(k)) *out = read_size(key(k), *n, min, max);
-  }
-  // A nested table, or nullptr if absent.
-  const toml::table* table(std::string_view k) {
-    const auto* n = get(k);
-    if (!n) return nullptr;
-    if (!n->is_table()) fail(key(k), *n, "expected a table");
-    return n->as_table();
-  }
-  // A required string: absent is an error too.
-  std::string required_str(std::string_view k) {
-    const auto* n = get(k);
-    if (!n) throw ConfigError(key(k), "is required" + where(t_));
-    return read_string(key(k), *n);
-  }
-
-  void finish() const {
-    for (const auto& [k, v] : t_) {
-      if (!seen_.contains(k.str())) fail(key(k.str()), v, "unknown key");
-    }
-  }
-
- private:
-  const toml::table& t_;
-  std::string prefix_;
-  std::set<std::string, std::less<>> seen_;
-};
-
-// Each element of an array of tables ([[tenants]], [[transports.sink.rules]]).
-template <class Fn>
-void for_each_table(const std::string& key, const toml::node& n, size_t max_size, Fn&& fn) {
-  const auto* a = n.as_array();
-  if (!a || !a->is_array_of_tables()) {
-    // An empty array is an array of nothing, which is fine.
-    if (!(a && a->empty())) fail(key, n, fmt::format("expected an array of tables ([[{}]])", key));
-  }
-  if (a->size() > max_size) fail(key, n, fmt::format("at most {} entries", max_size));
-  for (size_t i = 0; i < a->size(); ++i) {
-    Section s(*a->get(i)->as_table(), indexed(key, i));
-    fn(s, i);
-    s.finish();
-  }
-}
-
 // ---- validators of string values ----
 
 void check_listen(const std::string& key, const toml::node& n, const std::string& v) {
@@ -220,6 +143,61 @@ void check_listen(const std::string& key, const toml::node& n, const std::string
                      v));
   }
 }
+
+bool valid_host_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 253) return false;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string_view::npos) dot = name.size();
+    const std::string_view label = name.substr(start, dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-')) {
+        return false;
+      }
+    }
+    start = dot + 1;
+  }
+  return true;
+}
+
+bool valid_tenant_id(std::string_view id) noexcept {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+void read_strings(Section& s, std::string_view k, std::vector<std::string>* out, size_t max_size) {
+  const auto* n = s.get(k);
+  if (!n) return;
+  const std::string key = s.key(k);
+  const auto* a = n->as_array();
+  if (!a) fail(key, *n, "expected an array of strings");
+  if (a->size() > max_size) fail(key, *n, fmt::format("at most {} entries", max_size));
+  out->clear();
+  for (size_t i = 0; i < a->size(); ++i) {
+    std::string v = read_string(indexed(key, i), *a->get(i));
+    if (v.empty()) fail(indexed(key, i), *a->get(i), "must not be empty");
+    out->push_back(std::move(v));
+  }
+}
+
+}  // namespace config_detail
+
+namespace {
+
+using namespace config_detail;
+
+using namespace std::chrono_literals;
+
+constexpr uint64_t kKiB = uint64_t{1} << 10;
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+constexpr uint64_t kGiB = uint64_t{1} << 30;
+constexpr uint64_t kTiB = uint64_t{1} << 40;
 
 // An SMTP-style reply: a code 200..599, then nothing or a space and text.
 // The code decides delivered (2xx), transient (4xx) or permanent (5xx).
@@ -232,12 +210,6 @@ void check_reply(const std::string& key, const toml::node& n, const std::string&
   }
   if (v.find_first_of("\r\n") != std::string::npos) fail(key, n, "must be one line");
   if (v.size() > 512) fail(key, n, "at most 512 characters");
-}
-
-bool valid_tenant_id(std::string_view id) {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
 }
 
 Channel read_channel(const std::string& key, const toml::node& n) {
@@ -317,22 +289,6 @@ void read_log(Section& s, LogConfig& c) {
     }
   }
   s.str("file", &c.file);
-}
-
-void read_strings(Section& s, std::string_view k, std::vector<std::string>* out,
-                  size_t max_size) {
-  const auto* n = s.get(k);
-  if (!n) return;
-  const std::string key = s.key(k);
-  const auto* a = n->as_array();
-  if (!a) fail(key, *n, "expected an array of strings");
-  if (a->size() > max_size) fail(key, *n, fmt::format("at most {} entries", max_size));
-  out->clear();
-  for (size_t i = 0; i < a->size(); ++i) {
-    std::string v = read_string(indexed(key, i), *a->get(i));
-    if (v.empty()) fail(indexed(key, i), *a->get(i), "must not be empty");
-    out->push_back(std::move(v));
-  }
 }
 
 void check_url_base(Section& s, std::string_view k, const std::string& v) {
@@ -519,22 +475,7 @@ std::optional<HostPort> parse_host_port(std::string_view s) {
     return inet_pton(AF_INET, out.host.c_str(), &a4) == 1 ? std::optional(out) : std::nullopt;
   }
   // Otherwise a DNS name: labels of letters, digits and '-', not at the ends.
-  size_t start = 0;
-  while (start <= host.size()) {
-    size_t dot = host.find('.', start);
-    if (dot == std::string_view::npos) dot = host.size();
-    const std::string_view label = host.substr(start, dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-      return std::nullopt;
-    }
-    for (char c : label) {
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-')) {
-        return std::nullopt;
-      }
-    }
-    start = dot + 1;
-  }
+  if (!config_detail::valid_host_name(host)) return std::nullopt;
   return out;
 }
 
@@ -558,6 +499,13 @@ std::shared_ptr<const Config> load_config_string(std::string_view text, const st
   section(root, "transports", [&](Section& s) { read_transports(s, config->transports); });
   section(root, "email", [&](Section& s) { read_email(s, config->email); });
   if (const auto* n = root.get("tenants")) read_tenants("tenants", *n, config->tenants);
+  // The MTA sections come after [[tenants]] (wherever those stand in the
+  // file) because the listener's tenants are checked against them.
+  section(root, "dns", [&](Section& s) { read_dns(s, config->dns); });
+  section(root, "smtp", [&](Section& s) { read_smtp(s, config->smtp); });
+  section(root, "listener",
+          [&](Section& s) { read_listener(s, config->listener, config->tenants); });
+  section(root, "accounting", [&](Section& s) { read_accounting(s, config->accounting); });
   root.finish();
   return config;
 }

@@ -149,6 +149,116 @@ struct EmailConfig {
   uint32_t max_sms_segments = 10;
 };
 
+// [dns] — the resolver behind MX lookups (mta/dns.h).
+struct DnsConfig {
+  // Name servers as "ip:port" ("127.0.0.1:5353", "[::1]:53"); empty: the
+  // system's (/etc/resolv.conf).
+  std::vector<std::string> servers;
+  // performance
+  Duration timeout{5'000};  // per try of one query
+  uint32_t tries = 3;
+  Duration min_ttl{30'000};        // answers are cached at least this long
+  Duration max_ttl{3'600'000};     // and at most this long
+  Duration negative_ttl{300'000};  // NXDOMAIN / null MX kept this long
+  Duration tempfail_ttl{30'000};   // a failed lookup is not repeated sooner
+  uint32_t cache_entries = 100'000;
+};
+
+// One entry of the static routing table ([[smtp.routes]], like Postfix's
+// transport maps): mail for `domain` goes to host:port instead of the MX.
+// "example.com" matches that domain only, ".example.com" its subdomains,
+// "*" every domain (a smarthost).
+struct SmtpRoute {
+  std::string domain;
+  std::string host;  // IP literal or DNS name (A/AAAA)
+  uint16_t port = 25;
+};
+
+enum class TlsMode : uint8_t {
+  kDisabled = 0,       // never STARTTLS
+  kOpportunistic = 1,  // STARTTLS when offered, no certificate check; plain if the handshake fails
+  kRequire = 2,        // STARTTLS required and the certificate verified for the MX name
+};
+
+// [[smtp.tls_policies]]: `domain` matches as in SmtpRoute.
+struct TlsPolicy {
+  std::string domain;
+  TlsMode mode = TlsMode::kOpportunistic;
+};
+
+// [smtp] — the outbound SMTP client (mta/smtp_client.h) and email transport.
+struct SmtpConfig {
+  // behaviour
+  bool enabled = true;    // serve the email channel over SMTP
+  std::string ehlo_name;  // empty: the machine's host name
+  uint16_t port = 25;     // port of MX hosts (tests point it at a sink)
+  // Envelope sender (MAIL FROM). Placeholders: {token} an opaque
+  // HMAC-protected token of (tenant, message id) for bounce matching (#7),
+  // {domain} the From address's domain, {tenant}. Empty: the From address.
+  // "bounce-{token}@bounces.example.com" is VERP.
+  std::string return_path;
+  TlsMode tls = TlsMode::kOpportunistic;
+  std::vector<TlsPolicy> tls_policies;
+  std::string ca_file;  // PEM bundle for kRequire; empty: the system's
+  std::vector<SmtpRoute> routes;
+  // performance (throttle rules may lower these per destination)
+  uint32_t max_connections = 10;               // per destination (MX set)
+  uint32_t max_messages_per_connection = 100;  // then QUIT and reconnect
+  uint32_t max_recipients_per_transaction = 50;
+  Duration idle_timeout{5'000};  // an unused pooled connection is closed after this
+  // Per-state timeouts (RFC 5321 4.5.3.2 where it sets them).
+  Duration connect_timeout{30'000};
+  Duration greeting_timeout{300'000};
+  Duration ehlo_timeout{300'000};
+  Duration tls_timeout{60'000};
+  Duration mail_timeout{300'000};
+  Duration rcpt_timeout{300'000};
+  Duration data_timeout{120'000};        // DATA -> 354
+  Duration data_block_timeout{180'000};  // each write of the content
+  Duration data_done_timeout{600'000};   // final dot -> reply
+  Duration rset_timeout{30'000};
+  Duration quit_timeout{10'000};
+};
+
+// One SMTP AUTH account of the listener ([[listener.users]]).
+struct ListenerUser {
+  std::string name;
+  std::string password;
+  std::string tenant;  // mail it injects belongs to this tenant
+};
+
+// [listener] — the SMTP injection listener (mta/smtp_server.h).
+struct ListenerConfig {
+  // behaviour
+  bool enabled = false;
+  std::string listen = "127.0.0.1:2525";
+  std::string hostname;  // banner and EHLO name; empty: the machine's host name
+  // Clients in these networks may relay without AUTH, as `network_tenant`.
+  std::vector<std::string> networks = {"127.0.0.0/8", "::1/128"};
+  std::string network_tenant;  // empty: the first configured tenant, else "default"
+  std::vector<ListenerUser> users;  // AUTH PLAIN/LOGIN, only over TLS
+  std::string tls_cert;  // PEM; both empty: no STARTTLS
+  std::string tls_key;
+  uint64_t max_message_bytes = 50ull << 20;  // SIZE
+  uint32_t max_recipients = 1000;            // per transaction
+  bool pipelining = true;
+  bool chunking = true;
+  // performance
+  uint32_t max_connections = 1000;
+  uint32_t max_connections_per_ip = 100;
+  Duration command_timeout{300'000};
+  Duration data_timeout{600'000};
+};
+
+// [accounting] — one JSON line per delivery attempt.
+struct AccountingConfig {
+  bool enabled = true;
+  std::string file;  // empty: <spool.path>/accounting.jsonl
+  uint64_t max_bytes = 256ull << 20;      // rotate when the file grows past this
+  Duration max_age{24LL * 3600 * 1000};   // or when it is this old
+  uint32_t keep = 10;                     // rotated files kept
+};
+
 struct Config {
   ApiConfig api;
   SpoolConfig spool;
@@ -158,6 +268,10 @@ struct Config {
   std::vector<TenantConfig> tenants;
   TransportsConfig transports;
   EmailConfig email;
+  DnsConfig dns;
+  SmtpConfig smtp;
+  ListenerConfig listener;
+  AccountingConfig accounting;
   std::string source;  // file it came from; empty = built-in defaults
 };
 
