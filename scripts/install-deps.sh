@@ -18,7 +18,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   curl python3 python3-aiosmtpd python3-dkim python3-dnslib dnsmasq-base
-  postfix opendkim opendkim-tools swaks openssl procps time
+  postfix opendkim opendkim-tools swaks libnet-ssleay-perl openssl procps time
 )
 
 SUDO=""

@@ -1,0 +1,159 @@
+// mta/smtp_client.h: one outbound SMTP session (RFC 5321) over TCP, with
+// STARTTLS (RFC 3207), PIPELINING (RFC 2920), CHUNKING (RFC 3030), SIZE,
+// 8BITMIME and SMTPUTF8 — the part of the MTA that talks to a peer.
+//
+// A session is opened to one host (trying its addresses in order), carries
+// any number of transactions and is closed with QUIT. What to send where,
+// how many sessions to run and what an answer means for a message is the
+// email transport's business (transports/email.h); this module only speaks
+// the protocol and reports every reply it got, per recipient.
+//
+// Model: C++20 coroutines on Boost.Asio (the API server uses the same).
+// A session is used by one coroutine at a time; its executor must be a
+// strand (the socket's timers fire on it). Every read and write has the
+// deadline the configuration gives for that state (core::SmtpConfig,
+// RFC 5321 §4.5.3.2 defaults); a deadline that passes closes the socket and
+// the session reports a connection failure.
+//
+// Replies that did not come from the peer (connect refused, timeout, TLS
+// failure) are reported with code 0 and an RFC 3463 enhanced code that says
+// what happened (4.4.1 no answer, 4.4.2 connection lost, 4.7.10 TLS needed,
+// 4.7.5 TLS failed), so callers classify them like any other reply.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.h"
+#include "core/message.h"
+#include "mta/reply.h"
+
+namespace mta {
+
+// Where to connect: one host (an MX or a route's host) and its addresses,
+// tried in order.
+struct Target {
+  std::string host;  // for SNI, certificate checks and logs
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+};
+
+struct SessionOptions {
+  std::string ehlo_name;
+  core::TlsMode tls = core::TlsMode::kOpportunistic;
+  // Contexts shared by every session: `opportunistic` checks nothing,
+  // `verifying` checks the chain and the host name. Not null for modes
+  // that may use them.
+  boost::asio::ssl::context* opportunistic = nullptr;
+  boost::asio::ssl::context* verifying = nullptr;
+  std::optional<boost::asio::ip::address> source;  // bind before connect
+  const core::SmtpConfig* config = nullptr;  // the timeouts; REQUIRED
+};
+
+// Facts about an open session, for logs and the accounting log.
+struct SessionInfo {
+  std::string host;
+  std::string ip;
+  std::string source_ip;
+  std::string tls_version;  // empty: plain text
+  std::string tls_cipher;
+};
+
+// Why a session could not be opened.
+struct OpenFailure {
+  core::Reply reply;        // the peer's reply, or code 0 with what happened
+  bool tls_failed = false;  // the TLS handshake failed (plain text may be retried)
+  bool refused = false;     // the peer answered the greeting or EHLO with 5xx
+};
+
+// One message to several recipients (the same bytes for each).
+struct Transaction {
+  std::string_view mail_from;           // without <>; empty: the null path
+  std::span<const std::string> rcpt_to; // without <>; >= 1
+  std::string_view data;                // CRLF lines, not dot-stuffed, no terminator
+  bool eight_bit = false;               // send BODY=8BITMIME (when offered)
+  bool smtputf8 = false;                // needs SMTPUTF8
+};
+
+// Where in the transaction a recipient's fate was decided.
+enum class Stage : uint8_t { kMail, kRcpt, kData, kDataEnd, kConnection };
+
+struct RecipientResult {
+  core::Reply reply;
+  Stage stage = Stage::kDataEnd;
+};
+
+struct TransactionResult {
+  std::vector<RecipientResult> recipients;  // one per rcpt_to, in order
+  // The session is unusable now (I/O error, timeout, 421): recipients not
+  // answered carry stage kConnection.
+  bool connection_lost = false;
+};
+
+class SmtpSession {
+ public:
+  ~SmtpSession();
+  SmtpSession(const SmtpSession&) = delete;
+  SmtpSession& operator=(const SmtpSession&) = delete;
+
+  // Connects to the first endpoint of `target` that answers, reads the
+  // greeting, says EHLO (HELO if EHLO is refused), and does STARTTLS as
+  // options.tls says: kOpportunistic when offered (a failed handshake is
+  // reported with tls_failed; retrying in plain text is the caller's
+  // decision), kRequire always with the certificate verified for
+  // target.host (not offered: failure 4.7.10), kDisabled never.
+  // REQUIRES: the coroutine runs on `executor`, a strand.
+  struct Opened {
+    std::unique_ptr<SmtpSession> session;  // null on failure
+    OpenFailure failure;
+  };
+  static boost::asio::awaitable<Opened> open(boost::asio::any_io_executor executor,
+                                             const Target& target, const SessionOptions& options,
+                                             bool allow_tls = true);
+
+  // Runs one transaction: MAIL, RCPT for each recipient, then DATA (or
+  // BDAT when CHUNKING is offered), pipelined when PIPELINING is offered.
+  // Recipients refused at RCPT keep that reply; the others get the reply
+  // to the end of data. With no recipient accepted no content is sent.
+  // Messages larger than the peer's SIZE are refused locally with 552
+  // 5.3.4; a message that needs SMTPUTF8 when the peer lacks it, with 553
+  // 5.6.7. After a failed transaction the session is reset (RSET).
+  boost::asio::awaitable<TransactionResult> send(const Transaction& t);
+
+  // QUIT and close, within quit_timeout. Safe on a lost session.
+  boost::asio::awaitable<void> quit();
+  // Closes the socket now (shutdown without QUIT).
+  void close() noexcept;
+
+  bool usable() const noexcept;
+  const Capabilities& capabilities() const noexcept;
+  const SessionInfo& info() const noexcept;
+  uint32_t transactions() const noexcept;  // completed with a reply to the data
+
+ private:
+  class Impl;
+  explicit SmtpSession(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Appends `data` to `out` dot-stuffed (RFC 5321 §4.5.2) with every line
+// ended by CRLF (a bare CR or LF becomes CRLF: never let a lone one reach
+// the wire), then the terminator ".\r\n". Pure.
+void dot_stuff(std::string_view data, std::string* out);
+
+// True when `s` has a byte >= 0x80.
+bool has_8bit(std::string_view s) noexcept;
+
+// A synthetic reply (code 0) for something that happened to us, not a
+// peer's answer: "4.4.1", "connect to mx.example.com[192.0.2.1]:25: refused".
+core::Reply local_reply(std::string enhanced, std::string text);
+
+}  // namespace mta

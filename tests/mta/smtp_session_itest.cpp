@@ -1,0 +1,322 @@
+// tests/mta/smtp_session_itest.cpp: the SMTP client session against real
+// peers on loopback: Postfix's smtp-sink (pipelining, many transactions per
+// session), scripted aiosmtpd servers (per-recipient replies, 451 then 250,
+// content integrity, STARTTLS) and a raw scripted server for misbehaviour
+// (421 greeting, a drop in the middle of the content, a stall after the
+// final dot).
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "mta/smtp_client.h"
+#include "peers.h"
+
+namespace mta {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using testing_support::Peer;
+using testing_support::test_data_dir;
+
+struct Message {
+  std::string from;
+  std::vector<std::string> to;
+  std::string data;
+};
+
+struct Conversation {
+  bool opened = false;
+  OpenFailure failure;
+  Capabilities caps;
+  SessionInfo info;
+  std::vector<TransactionResult> results;
+};
+
+asio::awaitable<Conversation> converse(asio::any_io_executor ex, Target target, SessionOptions options,
+                              std::vector<Message> messages) {
+  Conversation run;
+  auto opened = co_await SmtpSession::open(ex, target, options);
+  if (!opened.session) {
+    run.failure = opened.failure;
+    co_return run;
+  }
+  run.opened = true;
+  run.caps = opened.session->capabilities();
+  run.info = opened.session->info();
+  for (const Message& m : messages) {
+    Transaction t;
+    t.mail_from = m.from;
+    t.rcpt_to = m.to;
+    t.data = m.data;
+    run.results.push_back(co_await opened.session->send(t));
+    if (!opened.session->usable()) break;
+  }
+  co_await opened.session->quit();
+  co_return run;
+}
+
+class SessionTest : public ::testing::Test {
+ protected:
+  SessionTest() : ctx_(asio::ssl::context::tls_client), verify_(asio::ssl::context::tls_client) {
+    ctx_.set_verify_mode(asio::ssl::verify_none);
+    verify_.load_verify_file(test_data_dir() + "/smtp_test_cert.pem");
+    verify_.set_verify_mode(asio::ssl::verify_peer);
+    cfg_.connect_timeout = std::chrono::seconds(5);
+    cfg_.greeting_timeout = std::chrono::seconds(5);
+    cfg_.data_done_timeout = std::chrono::seconds(10);
+  }
+
+  SessionOptions options(core::TlsMode tls = core::TlsMode::kOpportunistic) {
+    SessionOptions o;
+    o.ehlo_name = "client.test";
+    o.tls = tls;
+    o.opportunistic = &ctx_;
+    o.verifying = &verify_;
+    o.config = &cfg_;
+    return o;
+  }
+
+  static Target target(uint16_t port, std::string host = "localhost") {
+    Target t;
+    t.host = std::move(host);
+    t.endpoints.emplace_back(asio::ip::make_address("127.0.0.1"), port);
+    return t;
+  }
+
+  Conversation talk(Target t, SessionOptions o, std::vector<Message> msgs) {
+    asio::io_context io;
+    auto strand = asio::make_strand(io);
+    std::optional<Conversation> out;
+    asio::co_spawn(strand, converse(strand, std::move(t), std::move(o), std::move(msgs)),
+                   [&](std::exception_ptr e, Conversation r) {
+                     if (e) std::rethrow_exception(e);
+                     out = std::move(r);
+                   });
+    io.run_for(std::chrono::seconds(60));
+    EXPECT_TRUE(out.has_value()) << "conversation did not finish in time";
+    return out.value_or(Conversation{});
+  }
+
+  // Starts smtp_script_server.py with `cfg`; returns its port.
+  uint16_t script(Peer& peer, json::object cfg) {
+    std::string path = dir_ + "/script" + std::to_string(scripts_++) + ".json";
+    std::ofstream(path) << json::serialize(cfg);
+    std::string port, error;
+    bool ok = peer.start({"/usr/bin/python3", test_data_dir() + "/smtp_script_server.py", path},
+                         "READY ", std::chrono::seconds(20), &port, &error);
+    EXPECT_TRUE(ok) << error;
+    return ok ? static_cast<uint16_t>(std::stoi(port)) : 0;
+  }
+
+  std::vector<json::object> recorded() {
+    std::vector<json::object> out;
+    std::ifstream in(dir_ + "/record.jsonl");
+    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line).as_object());
+    return out;
+  }
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/vestnik-smtp-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  asio::ssl::context ctx_;
+  asio::ssl::context verify_;
+  core::SmtpConfig cfg_;
+  std::string dir_;
+  int scripts_ = 0;
+};
+
+std::string message(std::string_view subject, std::string_view body) {
+  return "From: a@client.test\r\nTo: b@example.test\r\nSubject: " + std::string(subject) +
+         "\r\n\r\n" + std::string(body);
+}
+
+TEST_F(SessionTest, SmtpSinkPipelinedManyTransactionsOnOneSession) {
+  uint16_t port = testing_support::pick_port();
+  Peer sink;
+  std::string error;
+  ASSERT_TRUE(sink.start(testing_support::smtp_sink_argv(port), "", std::chrono::seconds(5), nullptr, &error))
+      << error;
+  ASSERT_TRUE(testing_support::wait_for_port(port, std::chrono::seconds(10)));
+  std::vector<Message> msgs;
+  for (int i = 0; i < 20; ++i)
+    msgs.push_back({"bounce@client.test", {"r" + std::to_string(i) + "@example.test", "x@example.test"},
+                    message("n" + std::to_string(i), ".dot line\r\nbody\r\n")});
+  Conversation r = talk(target(port), options(), msgs);
+  ASSERT_TRUE(r.opened) << r.failure.reply.text;
+  EXPECT_TRUE(r.caps.pipelining);
+  EXPECT_EQ(r.info.ip, "127.0.0.1");
+  EXPECT_FALSE(r.info.source_ip.empty());
+  ASSERT_EQ(r.results.size(), 20u);
+  for (const auto& t : r.results) {
+    EXPECT_FALSE(t.connection_lost);
+    ASSERT_EQ(t.recipients.size(), 2u);
+    for (const auto& rr : t.recipients) {
+      EXPECT_EQ(rr.reply.code, 250) << rr.reply.text;
+      EXPECT_EQ(rr.stage, Stage::kDataEnd);
+    }
+  }
+}
+
+TEST_F(SessionTest, PerRecipientRepliesAndContentArrivesIntact) {
+  Peer peer;
+  uint16_t port = script(peer, {{"record", dir_ + "/record.jsonl"},
+                                {"rules", json::array{json::object{{"rcpt", "^nobody@"},
+                                                                   {"reply", "550 5.1.1 no such user"}}}}});
+  ASSERT_NE(port, 0);
+  std::string body = ".starts with a dot\r\n..two dots\r\n.\r\nend\r\n";
+  Conversation r = talk(target(port), options(), {{"s@client.test", {"nobody@example.test", "ok@example.test"}, message("t", body)}});
+  ASSERT_TRUE(r.opened) << r.failure.reply.text;
+  ASSERT_EQ(r.results.size(), 1u);
+  const auto& rs = r.results[0].recipients;
+  EXPECT_EQ(rs[0].reply.code, 550);
+  EXPECT_EQ(rs[0].reply.enhanced, "5.1.1");
+  EXPECT_EQ(rs[0].reply.text, "no such user");
+  EXPECT_EQ(rs[0].stage, Stage::kRcpt);
+  EXPECT_EQ(rs[1].reply.code, 250);
+  EXPECT_EQ(rs[1].stage, Stage::kDataEnd);
+  auto rec = recorded();
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(rec[0].at("mail_from").as_string(), "s@client.test");
+  EXPECT_EQ(rec[0].at("data").as_string(), message("t", body));
+}
+
+TEST_F(SessionTest, TransientThenAcceptedAndAllRecipientsRefusedSendsNoContent) {
+  Peer peer;
+  uint16_t port = script(peer, {{"record", dir_ + "/record.jsonl"},
+                                {"rules", json::array{
+                                    json::object{{"rcpt", "^grey@"}, {"reply", "451 4.7.1 greylisted"}, {"times", 1}},
+                                    json::object{{"rcpt", "^full@"}, {"stage", "data"}, {"reply", "452 4.2.2 mailbox full"}},
+                                    json::object{{"rcpt", "^bad"}, {"reply", "550 5.1.1 unknown"}}}}});
+  ASSERT_NE(port, 0);
+  Conversation r = talk(target(port), options(),
+              {{"s@client.test", {"grey@example.test"}, message("1", "x\r\n")},
+               {"s@client.test", {"grey@example.test"}, message("2", "x\r\n")},
+               {"s@client.test", {"bad1@example.test", "bad2@example.test"}, message("3", "x\r\n")},
+               {"s@client.test", {"full@example.test"}, message("4", "x\r\n")},
+               {"s@client.test", {"ok@example.test"}, message("5", "x\r\n")}});
+  ASSERT_TRUE(r.opened);
+  ASSERT_EQ(r.results.size(), 5u);
+  EXPECT_EQ(r.results[0].recipients[0].reply.code, 451);
+  EXPECT_EQ(r.results[0].recipients[0].stage, Stage::kRcpt);
+  EXPECT_EQ(r.results[1].recipients[0].reply.code, 250);
+  EXPECT_EQ(r.results[2].recipients[0].reply.code, 550);
+  EXPECT_EQ(r.results[2].recipients[1].reply.code, 550);
+  EXPECT_FALSE(r.results[2].connection_lost);
+  EXPECT_EQ(r.results[3].recipients[0].reply.code, 452);
+  EXPECT_EQ(r.results[3].recipients[0].stage, Stage::kDataEnd);
+  EXPECT_EQ(r.results[4].recipients[0].reply.code, 250);  // the session survived RSETs
+  auto rec = recorded();
+  ASSERT_EQ(rec.size(), 2u);  // message 2 and 5 only
+}
+
+TEST_F(SessionTest, Greeting421FailsTheOpenWithThePeersReply) {
+  Peer peer;
+  uint16_t port = script(peer, {{"mode", "raw"}, {"greeting", "421 4.7.0 [TSS04] Messages temporarily deferred"}});
+  ASSERT_NE(port, 0);
+  Conversation r = talk(target(port), options(), {});
+  EXPECT_FALSE(r.opened);
+  EXPECT_EQ(r.failure.reply.code, 421);
+  EXPECT_EQ(r.failure.reply.enhanced, "4.7.0");
+  EXPECT_EQ(r.failure.reply.text, "[TSS04] Messages temporarily deferred");
+  EXPECT_FALSE(r.failure.refused);
+}
+
+TEST_F(SessionTest, DropInTheMiddleOfTheContentIsAConnectionFailure) {
+  Peer peer;
+  uint16_t port = script(peer, {{"mode", "raw"}, {"drop", "data"}});
+  ASSERT_NE(port, 0);
+  Conversation r = talk(target(port), options(), {{"s@client.test", {"a@example.test"}, message("t", std::string(200000, 'x') + "\r\n")}});
+  ASSERT_TRUE(r.opened);
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_TRUE(r.results[0].connection_lost);
+  EXPECT_EQ(r.results[0].recipients[0].stage, Stage::kConnection);
+  EXPECT_EQ(r.results[0].recipients[0].reply.code, 0);
+  EXPECT_EQ(r.results[0].recipients[0].reply.enhanced, "4.4.2");
+}
+
+TEST_F(SessionTest, StallAfterTheFinalDotHitsTheDataDoneTimeout) {
+  Peer peer;
+  uint16_t port = script(peer, {{"mode", "raw"}, {"stall", "dot"}});
+  ASSERT_NE(port, 0);
+  cfg_.data_done_timeout = std::chrono::milliseconds(700);
+  Conversation r = talk(target(port), options(), {{"s@client.test", {"a@example.test"}, message("t", "x\r\n")}});
+  ASSERT_TRUE(r.opened);
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_TRUE(r.results[0].connection_lost);
+  EXPECT_NE(r.results[0].recipients[0].reply.text.find("timeout after the final dot"), std::string::npos)
+      << r.results[0].recipients[0].reply.text;
+}
+
+TEST_F(SessionTest, StalledGreetingTimesOut) {
+  Peer peer;
+  uint16_t port = script(peer, {{"mode", "raw"}, {"stall", "greeting"}});
+  ASSERT_NE(port, 0);
+  cfg_.greeting_timeout = std::chrono::milliseconds(500);
+  Conversation r = talk(target(port), options(), {});
+  EXPECT_FALSE(r.opened);
+  EXPECT_EQ(r.failure.reply.code, 0);
+  EXPECT_NE(r.failure.reply.text.find("timeout waiting for the greeting"), std::string::npos) << r.failure.reply.text;
+}
+
+TEST_F(SessionTest, ConnectRefusedTriesEveryAddress) {
+  uint16_t port = testing_support::pick_port();  // nobody listens
+  Target t = target(port);
+  t.endpoints.emplace_back(asio::ip::make_address("127.0.0.2"), port);
+  Conversation r = talk(t, options(), {});
+  EXPECT_FALSE(r.opened);
+  EXPECT_EQ(r.failure.reply.enhanced, "4.4.1");
+  EXPECT_NE(r.failure.reply.text.find("127.0.0.1"), std::string::npos);
+  EXPECT_NE(r.failure.reply.text.find("127.0.0.2"), std::string::npos);
+}
+
+TEST_F(SessionTest, OpportunisticStartTlsThenEhloAgain) {
+  Peer peer;
+  uint16_t port = script(peer, {{"record", dir_ + "/record.jsonl"},
+                                {"tls_cert", test_data_dir() + "/smtp_test_cert.pem"},
+                                {"tls_key", test_data_dir() + "/smtp_test_key.pem"}});
+  ASSERT_NE(port, 0);
+  Conversation r = talk(target(port, "mx.not-matching.test"), options(), {{"s@client.test", {"a@example.test"}, message("t", "x\r\n")}});
+  ASSERT_TRUE(r.opened) << r.failure.reply.text;
+  EXPECT_TRUE(r.info.tls_version == "TLSv1.3" || r.info.tls_version == "TLSv1.2") << r.info.tls_version;
+  EXPECT_FALSE(r.caps.starttls);  // the EHLO after TLS no longer offers it
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_EQ(r.results[0].recipients[0].reply.code, 250);
+}
+
+TEST_F(SessionTest, RequiredTlsVerifiesTheCertificateName) {
+  Peer peer;
+  uint16_t port = script(peer, {{"tls_cert", test_data_dir() + "/smtp_test_cert.pem"},
+                                {"tls_key", test_data_dir() + "/smtp_test_key.pem"}});
+  ASSERT_NE(port, 0);
+  Conversation good = talk(target(port, "localhost"), options(core::TlsMode::kRequire), {});
+  EXPECT_TRUE(good.opened) << good.failure.reply.text;
+  Conversation bad = talk(target(port, "mx.other.test"), options(core::TlsMode::kRequire), {});
+  EXPECT_FALSE(bad.opened);
+  EXPECT_TRUE(bad.failure.tls_failed);
+  EXPECT_EQ(bad.failure.reply.enhanced, "4.7.5");
+}
+
+TEST_F(SessionTest, RequiredTlsWithoutStartTlsIsRefusedLocally) {
+  Peer peer;
+  uint16_t port = script(peer, {});
+  ASSERT_NE(port, 0);
+  Conversation r = talk(target(port), options(core::TlsMode::kRequire), {});
+  EXPECT_FALSE(r.opened);
+  EXPECT_EQ(r.failure.reply.enhanced, "4.7.10");
+}
+
+}  // namespace
+}  // namespace mta
