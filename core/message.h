@@ -93,6 +93,10 @@ struct Content {
   uint32_t template_version = 0;  // set with template_id
   std::string preheader;          // email: the inbox preview line
   std::string buttons_json;       // messengers: a JSON array of button rows; empty: none
+  // Email injected over SMTP: the complete RFC 5322 message as received
+  // (CRLF lines), sent as is. When set, every other part is empty and
+  // nothing is rendered.
+  std::string raw;
 };
 
 // A stored template as its author wrote it (PUT /v1/templates/{id}).

@@ -73,6 +73,12 @@ core::Result<CompiledPtr> ContentCache::version(std::string_view tenant, std::st
 
 core::Result<CompiledPtr> ContentCache::for_message(std::string_view tenant,
                                                     const core::Content& content) {
+  if (!content.raw.empty()) {
+    // Injected mail is sent as is (the dispatcher never asks for it); a
+    // caller that does gets an error, not a compile of the empty parts.
+    return core::invalid_argument("content.raw",
+                                  "content.raw: raw email is sent as is, not rendered");
+  }
   if (content.template_id.empty()) {
     auto c = templating::CompiledContent::compile(content);
     if (!c) return c.error();

@@ -426,6 +426,17 @@ core::Result<templating::Rendered> Dispatcher::render(const core::MessageRecord&
                                                       const core::Content& content,
                                                       core::TimePoint now,
                                                       const templating::RenderLimits& limits) {
+  if (!content.raw.empty()) {
+    // Injected over SMTP: the transport sends content.raw as is; there is
+    // nothing to render. Only email carries it (engine.h, content rules).
+    if (record.channel() != core::Channel::kEmail) {
+      return core::invalid_argument("content.raw",
+                                    "raw email can only be sent on the email channel");
+    }
+    templating::Rendered raw;
+    raw.channel = core::Channel::kEmail;
+    return raw;
+  }
   auto compiled = contents_->for_message(record.tenant, content);
   if (!compiled) return compiled.error();
   return (*compiled)->render(record.channel(), record.request.variables_json, now, limits);

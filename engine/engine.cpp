@@ -29,6 +29,7 @@ class Engine::Impl {
                                                  std::move(executor), contents_)) {}
 
   void submit(std::string tenant, std::vector<core::MessageRequest> requests,
+              std::vector<std::optional<uint32_t>> content_of,
               std::function<void(SubmitResult)> done);
   void put_template(std::string tenant, std::string id, core::TemplateSource source,
                     std::function<void(core::Result<queue::StoredTemplate>)> done);
@@ -44,8 +45,13 @@ class Engine::Impl {
   // Template versions kept compiled; each is a few KB of program.
   static constexpr size_t kCompiledTemplatesCached = 4096;
 
-  core::Status prepare_content(std::string_view tenant, core::MessageRequest& request,
-                               core::Channel channel) const;
+  // Applies the content rules (engine.h) to `content`, which `request`
+  // will be sent with on `channel`. `shared`: the content is an earlier
+  // request's, already prepared; only what depends on this request runs
+  // (its channels for raw content, its variables for a strict template).
+  core::Status prepare_content(std::string_view tenant, core::Content& content,
+                               const core::MessageRequest& request, core::Channel channel,
+                               bool shared) const;
 
   std::shared_ptr<const core::Config> config_;
   queue::Spool& spool_;
@@ -55,10 +61,28 @@ class Engine::Impl {
   std::shared_ptr<Dispatcher> dispatcher_;
 };
 
-core::Status Engine::Impl::prepare_content(std::string_view tenant, core::MessageRequest& request,
-                                           core::Channel channel) const {
-  core::Content& content = request.content;
+core::Status Engine::Impl::prepare_content(std::string_view tenant, core::Content& content,
+                                           const core::MessageRequest& request,
+                                           core::Channel channel, bool shared) const {
+  if (!content.raw.empty()) {
+    // Injected mail is sent as is: there is nothing to compile, and no
+    // channel but email can carry it, including after a channel fallback.
+    for (core::Channel c : request.channels) {
+      if (c != core::Channel::kEmail) {
+        return core::invalid_argument(
+            "content.raw", "content.raw: raw email can only be sent on the email channel");
+      }
+    }
+    if (!content.template_id.empty() || !content.subject.empty() || !content.html.empty() ||
+        !content.text.empty() || !content.preheader.empty() || !content.buttons_json.empty()) {
+      return core::invalid_argument("content.raw",
+                                    "content.raw: raw email goes alone, without a template or "
+                                    "other parts");
+    }
+    return {};
+  }
   if (content.template_id.empty()) {
+    if (shared) return {};  // compiled when its first request was checked
     // Inline parts are templates too: refuse now what could never render.
     // Text without a tag opener is literal and always compiles (the API
     // already checked its size and UTF-8), so the common literal message
@@ -74,17 +98,26 @@ core::Status Engine::Impl::prepare_content(std::string_view tenant, core::Messag
     if (!compiled) return compiled.error();
     return {};
   }
-  auto cur = contents_->current(tenant, content.template_id);
-  if (!cur) {
-    if (cur.error().code == core::Errc::kNotFound) {
-      return core::invalid_argument("template_id", "template_id: template '" + content.template_id + "' does not exist");
+  CompiledPtr compiled;
+  if (shared) {
+    // The version was fixed when the first request was checked.
+    auto c = contents_->for_message(tenant, content);
+    if (!c) return c.error();
+    compiled = std::move(*c);
+  } else {
+    auto cur = contents_->current(tenant, content.template_id);
+    if (!cur) {
+      if (cur.error().code == core::Errc::kNotFound) {
+        return core::invalid_argument("template_id", "template_id: template '" + content.template_id + "' does not exist");
+      }
+      return cur.error();
     }
-    return cur.error();
+    content.template_version = cur->version;
+    compiled = std::move(cur->compiled);
   }
-  content.template_version = cur->version;
-  if (cur->compiled->strict()) {
+  if (compiled->strict()) {
     const templating::RenderLimits limits{config_->email.max_sms_segments};
-    auto r = cur->compiled->render(channel, request.variables_json, clock_.now(), limits);
+    auto r = compiled->render(channel, request.variables_json, clock_.now(), limits);
     if (!r && r.error().field == "variables") return r.error();
   }
   return {};
@@ -131,21 +164,56 @@ core::Result<templating::Rendered> Engine::Impl::render(std::string_view tenant,
 }
 
 void Engine::Impl::submit(std::string tenant, std::vector<core::MessageRequest> requests,
+                          std::vector<std::optional<uint32_t>> content_of,
                           std::function<void(SubmitResult)> done) {
   const size_t n = requests.size();
+  if (!content_of.empty() && content_of.size() != n) {
+    SubmitResult out;
+    for (size_t i = 0; i < n; ++i) {
+      out.items.emplace_back(core::invalid_argument(
+          "content_of", "content_of: needs one entry per request, or none"));
+    }
+    done(std::move(out));
+    return;
+  }
   const core::TimePoint now = clock_.now();
   std::vector<std::optional<core::Error>> refused(n);
   std::vector<queue::NewMessage> batch;
   batch.reserve(n);
+  // Position in `batch` of each request stored, for content_of (which the
+  // spool reads as batch positions); only filled when something is shared.
+  std::vector<uint32_t> in_batch(content_of.empty() ? 0 : n);
   bool due_now = false;
   for (size_t i = 0; i < n; ++i) {
     core::MessageRequest& request = requests[i];
+    // A sharer is checked against the content it will be sent with: that
+    // of the first request of its chain, already prepared in `batch`.
+    std::optional<uint32_t> owner;
+    if (!content_of.empty() && content_of[i]) {
+      const uint32_t j = *content_of[i];
+      if (j >= i) {
+        refused[i] = core::invalid_argument("content_of",
+                                            "content_of: must name an earlier request");
+        continue;
+      }
+      if (refused[j]) {
+        refused[i] = core::invalid_argument(
+            "content_of", "content_of: shares the content of request " + std::to_string(j) +
+                              ", which was refused");
+        continue;
+      }
+      const queue::NewMessage& first = batch[in_batch[j]];
+      owner = first.content_of.value_or(in_batch[j]);
+    }
     core::Result<Route> r = route(request, transports_);
     if (!r) {
       refused[i] = std::move(r.error());
       continue;
     }
-    if (auto st = prepare_content(tenant, request, request.channels[r->channel_index]); !st) {
+    core::Content& content = owner ? batch[*owner].request.content : request.content;
+    if (auto st = prepare_content(tenant, content, request, request.channels[r->channel_index],
+                                  owner.has_value());
+        !st) {
       refused[i] = std::move(st.error());
       continue;
     }
@@ -154,6 +222,8 @@ void Engine::Impl::submit(std::string tenant, std::vector<core::MessageRequest> 
     m.request = std::move(request);
     m.channel_index = r->channel_index;
     m.destination = std::move(r->destination);
+    m.content_of = owner;  // the spool refuses a sharer that carries content itself
+    if (!in_batch.empty()) in_batch[i] = static_cast<uint32_t>(batch.size());
     batch.push_back(std::move(m));
   }
 
@@ -205,7 +275,13 @@ Engine::~Engine() = default;
 
 void Engine::submit(std::string tenant, std::vector<core::MessageRequest> requests,
                     std::function<void(SubmitResult)> done) {
-  impl_->submit(std::move(tenant), std::move(requests), std::move(done));
+  impl_->submit(std::move(tenant), std::move(requests), {}, std::move(done));
+}
+
+void Engine::submit(std::string tenant, std::vector<core::MessageRequest> requests,
+                    std::vector<std::optional<uint32_t>> content_of,
+                    std::function<void(SubmitResult)> done) {
+  impl_->submit(std::move(tenant), std::move(requests), std::move(content_of), std::move(done));
 }
 
 void Engine::put_template(std::string tenant, std::string id, core::TemplateSource source,

@@ -87,6 +87,18 @@ class Engine {
   // When something became due now, the dispatcher is woken at once.
   void submit(std::string tenant, std::vector<core::MessageRequest> requests,
               std::function<void(SubmitResult)> done);
+  // submit() for requests that share one content, stored once (the
+  // recipients of one SMTP injection; queue::NewMessage::content_of):
+  // content_of[i], when set, is the index of an earlier request whose
+  // content request i uses; request i then carries no content itself
+  // (else kInvalidArgument "content_of"). The content rules below apply to
+  // each sharer on its own channel and with its own variables. A request
+  // sharing the content of a refused one is refused with kInvalidArgument
+  // "content_of". `content_of` is empty (nothing shared) or has one entry
+  // per request (else every item is refused, field "content_of").
+  void submit(std::string tenant, std::vector<core::MessageRequest> requests,
+              std::vector<std::optional<uint32_t>> content_of,
+              std::function<void(SubmitResult)> done);
 
   // Content rules applied by submit(), per message, after routing:
   //  - template_id names a live template of the tenant (else
@@ -96,7 +108,11 @@ class Engine {
   //  - a strict template must render on the chosen channel without a missing
   //    variable (else kInvalidArgument, field "variables", naming them);
   //  - inline content must compile (else kInvalidArgument naming the part,
-  //    "line L, column C: reason").
+  //    "line L, column C: reason");
+  //  - raw content (email injected over SMTP) goes alone, without template
+  //    or other parts, and only on the email channel: every channel of the
+  //    request must be email (else kInvalidArgument, field "content.raw").
+  //    It is never compiled nor rendered: the transport sends it as is.
 
   // Templates (PUT/DELETE /v1/templates/{id}). put_template compiles every
   // part first: one that does not compile is refused (kInvalidArgument

@@ -50,6 +50,18 @@ struct NewMessage {
   // `detail`, e.g. a suppressed recipient; never delivered).
   core::MessageStatus initial_status = core::MessageStatus::kQueued;
   std::string detail;
+  // Content stored once for several messages (the recipients of one SMTP
+  // injection, an announcement): the index, in the same enqueue batch, of
+  // an earlier item whose content this message uses. request.content must
+  // then be empty. The item named (or, if it shares too, the one it names)
+  // owns the content: it is written once, under that item's id, with
+  // `refs` counting every message stored with it, and this message's
+  // content_id names it. The content is stored even when its owner itself
+  // turns out to be an idempotency duplicate (its sharers still need it).
+  // kInvalidArgument "content_of" when the index is not earlier in the
+  // batch, when the item named was refused, or when request.content is
+  // not empty.
+  std::optional<uint32_t> content_of;
 };
 
 struct EnqueueOutcome {

@@ -296,6 +296,7 @@ constexpr uint8_t kTagRefs = (5 << 3) | 0;
 constexpr uint8_t kTagTemplateVersion = (6 << 3) | 0;
 constexpr uint8_t kTagPreheader = (7 << 3) | 2;
 constexpr uint8_t kTagButtons = (8 << 3) | 2;
+constexpr uint8_t kTagRaw = (9 << 3) | 2;
 
 }  // namespace
 
@@ -304,7 +305,8 @@ size_t RecordCodec::append(const core::Content& c, uint64_t refs, std::string* o
                    bytes_field_size(c.html) + bytes_field_size(c.text) +
                    (refs == 0 ? 0 : 1 + varint_size(refs)) +
                    (c.template_version == 0 ? 0 : 1 + varint_size(c.template_version)) +
-                   bytes_field_size(c.preheader) + bytes_field_size(c.buttons_json);
+                   bytes_field_size(c.preheader) + bytes_field_size(c.buttons_json) +
+                   bytes_field_size(c.raw);
   const size_t at = out->size();
   out->resize(at + n);
   char* p = out->data() + at;
@@ -323,6 +325,7 @@ size_t RecordCodec::append(const core::Content& c, uint64_t refs, std::string* o
   }
   p = put_bytes_field(p, kTagPreheader, c.preheader);
   p = put_bytes_field(p, kTagButtons, c.buttons_json);
+  p = put_bytes_field(p, kTagRaw, c.raw);
   assert(p == out->data() + at + n);
   return n;
 }
@@ -331,8 +334,12 @@ core::Status RecordCodec::decode(std::string_view value, core::Content* out, uin
   pb::ContentRecord& m = p_->content;
   if (auto st = parse(value, &m, "content"); !st) return st;
   if (out != nullptr) {
+    // raw is a whole injected message (up to the listener's size limit):
+    // moved out rather than copied, which also keeps the reused proto from
+    // holding on to a buffer that large.
     *out = core::Content{m.template_id(),      m.subject(),   m.html(),        m.text(),
-                         m.template_version(), m.preheader(), m.buttons_json()};
+                         m.template_version(), m.preheader(), m.buttons_json(),
+                         std::move(*m.mutable_raw())};
   }
   if (refs != nullptr) *refs = m.refs();
   return {};

@@ -21,6 +21,26 @@ bool valid_priority(core::Priority p) {
   return v >= 1 && v <= 3;
 }
 
+bool content_empty(const core::Content& c) noexcept {
+  return c.template_id.empty() && c.subject.empty() && c.html.empty() && c.text.empty() &&
+         c.template_version == 0 && c.preheader.empty() && c.buttons_json.empty() &&
+         c.raw.empty();
+}
+
+std::optional<core::Error> check_item(const NewMessage& m) {
+  if (m.initial_status != core::MessageStatus::kQueued &&
+      m.initial_status != core::MessageStatus::kForbidden) {
+    return core::invalid_argument("initial_status", "must be queued or forbidden");
+  }
+  if (!valid_priority(m.request.priority)) {
+    return core::invalid_argument("priority", "unknown priority");
+  }
+  if (!m.request.channels.empty() && m.channel_index >= m.request.channels.size()) {
+    return core::invalid_argument("channels", "channel_index out of range");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 PreparedBatch prepare_batch(std::string tenant, std::vector<NewMessage> batch, core::TimePoint now,
@@ -32,10 +52,35 @@ PreparedBatch prepare_batch(std::string tenant, std::vector<NewMessage> batch, c
   for (const NewMessage& m : batch) {
     const core::Content& c = m.request.content;
     estimate += c.html.size() + c.text.size() + c.subject.size() + c.template_id.size() +
-                m.request.variables_json.size() + m.request.idempotency_key.size() +
+                c.raw.size() + m.request.variables_json.size() + m.request.idempotency_key.size() +
                 out.tenant.size() + 512;
   }
   out.blob.reserve(estimate);
+
+  // First pass: refuse bad items, and resolve content sharing, so that an
+  // owner's refs are known before its content is encoded. A sharer of a
+  // sharer uses the first owner's content.
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const NewMessage& m = batch[i];
+    PreparedItem& item = out.items[i];
+    item.content_owner = static_cast<uint32_t>(i);
+    item.error = check_item(m);
+    if (item.error || !m.content_of) continue;
+    const uint32_t j = *m.content_of;
+    if (j >= i) {
+      item.error = core::invalid_argument("content_of", "must name an earlier item of the batch");
+    } else if (out.items[j].error) {
+      item.error = core::invalid_argument(
+          "content_of", "names item " + std::to_string(j) + ", which was refused");
+    } else if (!content_empty(m.request.content)) {
+      item.error =
+          core::invalid_argument("content_of", "a message sharing content must carry none itself");
+    } else {
+      item.content_owner = out.items[j].content_owner;
+      ++out.items[item.content_owner].content_refs;
+      out.shares_content = true;
+    }
+  }
 
   format::RecordCodec& codec = tls_codec;
   core::MessageRecord r;
@@ -43,32 +88,25 @@ PreparedBatch prepare_batch(std::string tenant, std::vector<NewMessage> batch, c
   for (size_t i = 0; i < batch.size(); ++i) {
     NewMessage& m = batch[i];
     PreparedItem& item = out.items[i];
-    if (m.initial_status != core::MessageStatus::kQueued &&
-        m.initial_status != core::MessageStatus::kForbidden) {
-      item.error = core::invalid_argument("initial_status", "must be queued or forbidden");
-      continue;
-    }
-    if (!valid_priority(m.request.priority)) {
-      item.error = core::invalid_argument("priority", "unknown priority");
-      continue;
-    }
-    if (!m.request.channels.empty() && m.channel_index >= m.request.channels.size()) {
-      item.error = core::invalid_argument("channels", "channel_index out of range");
-      continue;
-    }
+    if (item.error) continue;
 
     item.id = ids.next();
     item.status = m.initial_status;
     item.priority = static_cast<uint8_t>(m.request.priority);
 
-    // A single message owns its content: the content id is the message id.
+    // A message owns its content unless it shares another's: the content
+    // id is the owner's message id.
     size_t at = out.blob.size();
-    item.content = {at, codec.append(m.request.content, 1, &out.blob)};
+    if (item.content_owner == i) {
+      item.content = {at, codec.append(m.request.content, item.content_refs, &out.blob)};
+      r.content_id = item.id;
+    } else {
+      r.content_id = out.items[item.content_owner].id;
+    }
     m.request.content = core::Content{};
 
     r.id = item.id;
     r.tenant = out.tenant;
-    r.content_id = item.id;
     r.request = std::move(m.request);
     r.created_at = now;
     r.status = m.initial_status;
@@ -109,12 +147,18 @@ PreparedBatch prepare_batch(std::string tenant, std::vector<NewMessage> batch, c
 }
 
 // Hot path: per message one or two lookups and five puts, no allocation
-// beyond the per-op result vector (keys live on the stack).
+// beyond the per-op result vector (keys live on the stack). Shared content
+// adds one put per owner at the end, and an allocation only in the rare
+// case that some of its sharers were duplicates (the refs change).
 core::Status TxnOps::enqueue(EnqueueOp& op) {
   PreparedBatch& b = op.batch;
   op.results.clear();
   op.results.reserve(b.items.size());
-  for (const PreparedItem& item : b.items) {
+  if (b.shares_content) {
+    for (PreparedItem& item : b.items) item.refs_stored = 0;  // the txn may run twice
+  }
+  for (size_t i = 0; i < b.items.size(); ++i) {
+    const PreparedItem& item = b.items[i];
     if (item.error) {
       op.results.emplace_back(*item.error);
       continue;
@@ -141,7 +185,11 @@ core::Status TxnOps::enqueue(EnqueueOp& op) {
       if (auto st = txn_.put(Table::kIdempotency, ikey, id); !st) return st;
     }
     // New ids are time-ordered, so these keys usually go at the end.
-    if (auto st = txn_.put_append(Table::kContent, id, b.at(item.content)); !st) return st;
+    if (item.content_owner == i && item.content_refs == 1) {
+      if (auto st = txn_.put_append(Table::kContent, id, b.at(item.content)); !st) return st;
+    } else {
+      ++b.items[item.content_owner].refs_stored;  // written below, once
+    }
     if (auto st = txn_.put_append(Table::kMessages, id, b.at(item.record)); !st) return st;
     if (core::is_final(item.status)) {
       const format::TimeIdKey k = format::time_id_key(item.time_ms, item.id);
@@ -154,6 +202,27 @@ core::Status TxnOps::enqueue(EnqueueOp& op) {
     if (auto st = txn_.put_append(Table::kEvents, ek.view(), b.at(item.event)); !st) return st;
     s_.counters.add(item.status, item.destination, 1);
     op.results.emplace_back(EnqueueOutcome{item.id, item.status, false});
+  }
+  if (!b.shares_content) return {};
+
+  // Shared content goes in once per owner, with refs = the messages really
+  // stored with it (FORMAT.md invariant 6). Idempotency duplicates store
+  // nothing, so that may be fewer than prepared: the value is then encoded
+  // again (rare). When the owner itself was a duplicate, the content still
+  // goes in under its (otherwise unused) id for the sharers that were
+  // stored; when none was, nothing does.
+  for (size_t i = 0; i < b.items.size(); ++i) {
+    const PreparedItem& item = b.items[i];
+    if (item.error || item.content_owner != i || item.content_refs == 1 || item.refs_stored == 0) {
+      continue;
+    }
+    std::string_view value = b.at(item.content);
+    if (item.refs_stored != item.content_refs) {
+      core::Content c;
+      if (auto st = s_.codec.decode(value, &c, nullptr); !st) return st;
+      value = s_.codec.encode(c, item.refs_stored);
+    }
+    if (auto st = txn_.put_append(Table::kContent, item.id.bytes(), value); !st) return st;
   }
   return {};
 }

@@ -86,8 +86,17 @@ struct PreparedItem {
   int64_t time_ms = 0;  // due time (queued) or finish time (final)
   std::string destination;
   Slice idempotency;  // len 0: no key
-  Slice record, content, event;
+  Slice record, content, event;  // content: len 0 for an item sharing another's
   std::optional<core::Error> error;
+  // Content sharing (NewMessage::content_of). content_owner is the index of
+  // the item whose content (and id as content id) this one uses: its own
+  // index when it owns its content. An owner's `content` is encoded with
+  // refs = content_refs (itself and every valid sharer). The writer counts
+  // in refs_stored how many of them it really stored (duplicates store
+  // nothing), and writes the content once, with that count.
+  uint32_t content_owner = 0;
+  uint64_t content_refs = 1;
+  uint64_t refs_stored = 0;  // writer-side; reset on every run of the transaction
 };
 
 // A batch ready for the writer: every value is serialized into one buffer
@@ -96,6 +105,7 @@ struct PreparedBatch {
   std::string tenant;
   std::string blob;
   std::vector<PreparedItem> items;
+  bool shares_content = false;  // some owner has content_refs > 1
   std::string_view at(Slice s) const noexcept { return {blob.data() + s.off, s.len}; }
 };
 

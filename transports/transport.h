@@ -28,6 +28,16 @@ enum class OutcomeKind : uint8_t {
   kPermanent = 3,  // will never succeed on this channel (5xx, blocked)
 };
 
+// Where an attempt went, for the accounting log: one per connection or
+// provider call, shared by the outcomes of the messages it carried.
+struct PeerInfo {
+  std::string host;       // MX host name or provider host ("gmail-smtp-in.l.google.com")
+  std::string ip;         // the peer's address
+  std::string source_ip;  // our local address
+  std::string tls;        // "TLSv1.3"; empty: plain text
+  std::string tls_cipher;
+};
+
 struct Outcome {
   OutcomeKind kind = OutcomeKind::kTransient;
   core::Reply reply;
@@ -37,6 +47,8 @@ struct Outcome {
   bool blames_message = true;
   // The provider told us when to come back (Telegram retry_after, 421).
   std::optional<core::Duration> retry_after;
+  // Where it went; null when the attempt never reached a peer (e.g. DNS).
+  std::shared_ptr<const PeerInfo> peer;
 };
 
 // Classifies an SMTP-style reply line: 2xx delivered, 4xx transient, 5xx

@@ -157,6 +157,22 @@ TEST(RecordCodecTest, ContentAndEventRoundTrip) {
   EXPECT_EQ(cb.html, c.html);
   EXPECT_EQ(cb.text, c.text);
   EXPECT_EQ(refs, 42u);
+  EXPECT_TRUE(cb.raw.empty());
+
+  // Injected mail (raw) reads back byte for byte, NUL-free CRLF text or not,
+  // and a codec that decoded it leaks nothing into the next content.
+  core::Content raw;
+  raw.raw = "Received: from a\r\nSubject: \xd0\x9f\r\n\r\nbody\r\n.\r\n";
+  const std::string rv(codec.encode(raw, 3));
+  ASSERT_TRUE(codec.decode(rv, &cb, &refs));
+  EXPECT_EQ(cb.raw, raw.raw);
+  EXPECT_TRUE(cb.subject.empty());
+  EXPECT_EQ(refs, 3u);
+  ASSERT_TRUE(codec.decode(rv, &cb, &refs)) << "decoding twice reads it again";
+  EXPECT_EQ(cb.raw, raw.raw);
+  ASSERT_TRUE(codec.decode(cv, &cb, &refs));
+  EXPECT_TRUE(cb.raw.empty());
+  EXPECT_EQ(cb.html, c.html);
 
   core::Event e{core::from_unix_ms(77), core::MessageStatus::kSending, "451 later", 2,
                 core::Channel::kViber};
@@ -184,7 +200,10 @@ TEST(RecordCodecTest, HandEncodedContentMatchesTheGeneratedCode) {
       {"t", "s", "h", std::string(70000, 'x')},
       {"tpl", "", "", "", 7, "", ""},
       {"tpl", "", "", "", 300, "preview", big},
-      {"", "s", "h", "t", 0, "", "[[{\"text\":\"OK\",\"url\":\"https://x\"}]]"}};
+      {"", "s", "h", "t", 0, "", "[[{\"text\":\"OK\",\"url\":\"https://x\"}]]"},
+      {"", "", "", "", 0, "", "", "Subject: hi\r\n\r\nbody\r\n"},
+      {"", "", "", "", 0, "", "", std::string(70000, 'r')},
+      {"tpl", "s", big, "t", 300, "p", "[]", big}};
   for (const core::Content& c : cases) {
     for (uint64_t refs : {0ull, 1ull, 300ull, 1ull << 40}) {
       ::vestnik::spool::v1::ContentRecord pc;
@@ -196,6 +215,7 @@ TEST(RecordCodecTest, HandEncodedContentMatchesTheGeneratedCode) {
       pc.set_template_version(c.template_version);
       pc.set_preheader(c.preheader);
       pc.set_buttons_json(c.buttons_json);
+      pc.set_raw(c.raw);
       const std::string want =
           std::string(1, static_cast<char>(kRecordVersion)) + pc.SerializeAsString();
       EXPECT_EQ(std::string(codec.encode(c, refs)), want) << "refs " << refs;
@@ -206,6 +226,7 @@ TEST(RecordCodecTest, HandEncodedContentMatchesTheGeneratedCode) {
       EXPECT_EQ(back.template_version, c.template_version);
       EXPECT_EQ(back.preheader, c.preheader);
       EXPECT_EQ(back.buttons_json, c.buttons_json);
+      EXPECT_EQ(back.raw, c.raw);
       EXPECT_EQ(back_refs, refs);
     }
   }
