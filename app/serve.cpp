@@ -18,7 +18,9 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "engine/engine.h"
+#include "mta/dns.h"
 #include "queue/queue.h"
+#include "transports/email.h"
 #include "transports/transport.h"
 
 namespace app {
@@ -104,6 +106,21 @@ int serve(const ServeOptions& options) {
     registry.add(*sink);
   }
 
+  // Email over SMTP: MX resolution (or static routes) and the SMTP client.
+  // A sink configured for email was added first and takes precedence.
+  std::shared_ptr<mta::Resolver> resolver;
+  std::shared_ptr<transports::EmailTransport> email;
+  if (config->smtp.enabled) {
+    auto r = mta::Resolver::create(config->dns, config->smtp.routes, io.get_executor(), clock);
+    if (!r) core::log::fatal("cannot start the DNS resolver", {{"error", r.error().to_string()}});
+    resolver = *r;
+    auto t = transports::EmailTransport::create(config, resolver, io.get_executor(),
+                                                config->email.token_secret);
+    if (!t) core::log::fatal("cannot build the email transport", {{"error", t.error().to_string()}});
+    email = *t;
+    registry.add(email);
+  }
+
   engine::Engine engine(config, **spool, registry, clock, io.get_executor());
   api::Server server(config, engine, **spool, keys, io);
   if (auto st = server.start(); !st) {
@@ -137,6 +154,9 @@ int serve(const ServeOptions& options) {
     // leases, then the io_context may end.
     server.stop([&] {
       engine.stop([&] {
+        // Sessions say QUIT; lookups in flight complete as "shut down".
+        if (email) email->shutdown();
+        if (resolver) resolver->shutdown();
         hup.cancel();
         work.reset();
         io.stop();
