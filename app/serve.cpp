@@ -17,8 +17,11 @@
 #include "core/config.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "engine/accounting.h"
 #include "engine/engine.h"
+#include "engine/inject.h"
 #include "mta/dns.h"
+#include "mta/smtp_server.h"
 #include "queue/queue.h"
 #include "transports/email.h"
 #include "transports/transport.h"
@@ -121,15 +124,39 @@ int serve(const ServeOptions& options) {
     registry.add(email);
   }
 
-  engine::Engine engine(config, **spool, registry, clock, io.get_executor());
+  // One JSON line per delivery attempt; a log that cannot be opened is a
+  // configuration error, not something to discover later.
+  auto accounting = engine::AccountingLog::open(config->accounting, config->spool.path, clock);
+  if (!accounting) {
+    core::log::fatal("cannot open the accounting log", {{"error", accounting.error().to_string()}});
+  }
+
+  engine::Engine engine(config, **spool, registry, clock, io.get_executor(), accounting->get());
   api::Server server(config, engine, **spool, keys, io);
   if (auto st = server.start(); !st) {
     core::log::fatal("cannot start the API", {{"error", st.error().to_string()}});
+  }
+
+  // SMTP injection: services that speak SMTP hand mail to the listener,
+  // which answers 250 once the Injector has it durable in the spool.
+  std::unique_ptr<engine::Injector> injector;
+  std::unique_ptr<mta::SmtpServer> listener;
+  if (config->listener.enabled) {
+    injector = std::make_unique<engine::Injector>(engine, config, clock);
+    core::ListenerConfig lc = config->listener;
+    if (lc.network_tenant.empty()) lc.network_tenant = kDefaultTenant;
+    listener = std::make_unique<mta::SmtpServer>(lc, *injector, io.get_executor(), clock);
+    auto bound = listener->start();
+    if (!bound) core::log::fatal("cannot start the SMTP listener", {{"error", bound.error().to_string()}});
+    core::log::info("SMTP listener accepting",
+                    {{"listen", bound->address().to_string() + ":" + std::to_string(bound->port())},
+                     {"tenant_for_networks", lc.network_tenant}});
   }
   engine.start();
   core::log::info("vestnik serving",
                   {{"listen", config->api.listen}, {"port", server.port()},
                    {"spool", config->spool.path}, {"threads", threads},
+                   {"accounting", (*accounting)->path()},
                    {"config", config->source.empty() ? std::string("<defaults>") : config->source}});
 
   // Graceful stop: stop accepting, let the engine finish or release its
@@ -141,7 +168,8 @@ int serve(const ServeOptions& options) {
     hup.async_wait([&](boost::system::error_code e, int) {
       if (e) return;
       core::log::reopen();
-      core::log::info("SIGHUP: log reopened");
+      (*accounting)->reopen();
+      core::log::info("SIGHUP: logs reopened");
       wait_hup();
     });
   };
@@ -149,10 +177,12 @@ int serve(const ServeOptions& options) {
   signals.async_wait([&](boost::system::error_code e, int signo) {
     if (e || stopping.exchange(true)) return;
     core::log::info("stopping", {{"signal", signo}});
-    // Order matters: the API first drains (a request whose message is
-    // already durable still gets its 202), then the engine releases its
-    // leases, then the io_context may end.
-    server.stop([&] {
+    // Order matters: the API and the listener first drain (a message
+    // already durable still gets its 202 or 250), then the engine releases
+    // its leases, then the io_context may end.
+    auto inputs_left = std::make_shared<std::atomic<int>>(listener ? 2 : 1);
+    auto input_drained = [&, inputs_left] {
+      if (inputs_left->fetch_sub(1) != 1) return;
       engine.stop([&] {
         // Sessions say QUIT; lookups in flight complete as "shut down".
         if (email) email->shutdown();
@@ -161,13 +191,17 @@ int serve(const ServeOptions& options) {
         work.reset();
         io.stop();
       });
-    });
+    };
+    if (listener) listener->stop(config->engine.shutdown_grace, input_drained);
+    server.stop(input_drained);
   });
 
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
+  // Every attempt is decided by now: write the last accounting lines.
+  (*accounting)->close();
   core::log::info("stopped");
   return 0;
 }

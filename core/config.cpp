@@ -507,6 +507,10 @@ std::shared_ptr<const Config> load_config_string(std::string_view text, const st
           [&](Section& s) { read_listener(s, config->listener, config->tenants); });
   section(root, "accounting", [&](Section& s) { read_accounting(s, config->accounting); });
   root.finish();
+  // Clients of listener.networks relay as the first configured tenant when
+  // the file names none (a config-less start has only "default").
+  if (config->listener.network_tenant.empty() && !config->tenants.empty())
+    config->listener.network_tenant = config->tenants.front().id;
   return config;
 }
 

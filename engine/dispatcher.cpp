@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "core/log.h"
+#include "engine/accounting.h"
 #include "engine/feedback.h"
 #include "engine/metrics.h"
 
@@ -47,12 +48,14 @@ constexpr core::Duration kNoTransportMaxDelay{15 * 60'000};
 
 Dispatcher::Dispatcher(std::shared_ptr<const core::Config> config, queue::Spool& spool,
                        const transports::Registry& registry, const core::Clock& clock,
-                       asio::any_io_executor executor, std::shared_ptr<ContentCache> contents)
+                       asio::any_io_executor executor, std::shared_ptr<ContentCache> contents,
+                       AccountingLog* accounting)
     : config_(std::move(config)),
       cfg_(config_->engine),
       spool_(spool),
       registry_(registry),
       contents_(std::move(contents)),
+      accounting_(accounting),
       clock_(clock),
       retry_(config_->retry),
       lease_guard_(config_->spool.lease_timeout / 2),
@@ -209,12 +212,39 @@ void Dispatcher::absorb_outcomes(core::TimePoint now) {
                                      Field("detail", d.transition.detail)});
           break;
       }
+      account(record, o, d, now);
       pending_.push_back(std::move(d.transition));
     }
     finish_send(send);
   }
   outcome_inbox_.clear();
   ++progress_;
+}
+
+void Dispatcher::account(const core::MessageRecord& record, const transports::Outcome& outcome,
+                         const Decision& d, core::TimePoint now) {
+  if (accounting_ == nullptr) return;
+  AccountingEntry e;
+  e.record = &record;
+  e.outcome = &outcome;
+  e.attempt = record.attempts + 1;
+  e.time = now;
+  switch (d.verdict) {
+    case Verdict::kDelivered:
+      e.result = AttemptResult::kDelivered;
+      break;
+    case Verdict::kRetry:
+      e.result = AttemptResult::kDeferred;
+      e.retry_at = d.transition.due_at;
+      break;
+    case Verdict::kFailed:
+      e.result = AttemptResult::kFailed;
+      // The engine gave up on transient replies: the line says why.
+      if (outcome.kind != transports::OutcomeKind::kPermanent && d.transition.bounce)
+        e.gave_up_as = d.transition.bounce->category;
+      break;
+  }
+  accounting_->record(e);
 }
 
 // A send is over (answered or abandoned): its slot and its messages leave

@@ -44,11 +44,14 @@
 
 namespace engine {
 
+struct Decision;  // engine/feedback.h
+
 class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
  public:
   Dispatcher(std::shared_ptr<const core::Config> config, queue::Spool& spool,
              const transports::Registry& registry, const core::Clock& clock,
-             boost::asio::any_io_executor executor, std::shared_ptr<ContentCache> contents);
+             boost::asio::any_io_executor executor, std::shared_ptr<ContentCache> contents,
+             AccountingLog* accounting = nullptr);
   ~Dispatcher();
 
   Dispatcher(const Dispatcher&) = delete;
@@ -118,6 +121,9 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   bool something_due() const;
   void release_expiring(core::TimePoint now);
   void abandon_overdue_sends(core::TimePoint now);
+  // The accounting log's line for one decided attempt (no-op without a log).
+  void account(const core::MessageRecord& record, const transports::Outcome& outcome,
+               const Decision& decision, core::TimePoint now);
   void begin_stop();
   void on_grace_expired();
   void try_finish_stop();
@@ -136,6 +142,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   queue::Spool& spool_;
   const transports::Registry& registry_;
   std::shared_ptr<ContentCache> contents_;
+  AccountingLog* accounting_;  // may be null
   const core::Clock& clock_;
   const RetryPolicy retry_;
   const core::Duration lease_guard_;  // release a ready message this close to lease_until

@@ -250,6 +250,7 @@ void Dispatcher::abandon_overdue_sends(core::TimePoint now) {
     for (const queue::Leased& item : send->items) {
       Decision d = decide(item.record, o, retry_, now, unit(rng_));
       (d.verdict == Verdict::kFailed ? Metrics::get().failed : Metrics::get().transient)->inc();
+      account(item.record, o, d, now);
       pending_.push_back(std::move(d.transition));
     }
     send->abandoned = true;

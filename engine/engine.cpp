@@ -19,14 +19,14 @@ class Engine::Impl {
  public:
   Impl(std::shared_ptr<const core::Config> config, queue::Spool& spool,
        const transports::Registry& transports, const core::Clock& clock,
-       boost::asio::any_io_executor executor)
+       boost::asio::any_io_executor executor, AccountingLog* accounting)
       : config_(config),
         spool_(spool),
         transports_(transports),
         clock_(clock),
         contents_(std::make_shared<ContentCache>(spool, kCompiledTemplatesCached)),
         dispatcher_(std::make_shared<Dispatcher>(std::move(config), spool, transports, clock,
-                                                 std::move(executor), contents_)) {}
+                                                 std::move(executor), contents_, accounting)) {}
 
   void submit(std::string tenant, std::vector<core::MessageRequest> requests,
               std::vector<std::optional<uint32_t>> content_of,
@@ -267,9 +267,9 @@ void Engine::Impl::submit(std::string tenant, std::vector<core::MessageRequest> 
 
 Engine::Engine(std::shared_ptr<const core::Config> config, queue::Spool& spool,
                const transports::Registry& transports, const core::Clock& clock,
-               boost::asio::any_io_executor executor)
+               boost::asio::any_io_executor executor, AccountingLog* accounting)
     : impl_(std::make_shared<Impl>(std::move(config), spool, transports, clock,
-                                   std::move(executor))) {}
+                                   std::move(executor), accounting)) {}
 
 Engine::~Engine() = default;
 

@@ -29,6 +29,8 @@
 
 namespace engine {
 
+class AccountingLog;  // engine/accounting.h
+
 // The retry schedule as data (tested as data, STYLE.md R13). Immutable;
 // safe to share between threads.
 class RetryPolicy {
@@ -67,10 +69,12 @@ class Engine {
   // `spool`, `transports` and `clock` must outlive the Engine, and the
   // executor's execution context must outlive it too. Destroying an Engine
   // that was not stopped abandons what it holds: leased messages go back to
-  // queued when the spool reclaims their expired leases.
+  // queued when the spool reclaims their expired leases. `accounting`, when
+  // not null, gets one entry per attempt (delivered, deferred or failed,
+  // abandoned sends included) and must outlive the Engine.
   Engine(std::shared_ptr<const core::Config> config, queue::Spool& spool,
          const transports::Registry& transports, const core::Clock& clock,
-         boost::asio::any_io_executor executor);
+         boost::asio::any_io_executor executor, AccountingLog* accounting = nullptr);
   ~Engine();
 
   Engine(const Engine&) = delete;

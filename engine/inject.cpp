@@ -2,8 +2,8 @@
 //
 // Everything that can refuse a message runs before anything is stored, on
 // the listener's thread: the envelope, the header section, the control
-// headers. The data is copied once, into the stored form (trace header +
-// data without the control headers), and handed to the first recipient's
+// headers. The data is copied once, into the stored form (the data
+// without the control headers), and handed to the first recipient's
 // request; the others share it in the spool, so a message to 50 recipients
 // is written once, not 50 times.
 #include "engine/inject.h"
@@ -235,37 +235,6 @@ core::Status apply_control(size_t which, std::string value, InjectedContent& out
   }
 }
 
-// RFC 5321 4.4 TCP-info: the client's address literal.
-std::string address_literal(std::string_view ip) {
-  std::string out = "[";
-  if (ip.find(':') != std::string_view::npos) out.append("IPv6:");
-  for (char c : ip) {
-    if (is_alnum(static_cast<unsigned char>(c)) || c == '.' || c == ':') out.push_back(c);
-  }
-  out.push_back(']');
-  return out;
-}
-
-// A name from the client (HELO) or the config, safe inside a header: the
-// client chooses it, so anything that could end or fold the line, or
-// confuse a parser of the comment syntax, becomes '?'.
-std::string header_token(std::string_view v, std::string_view fallback) {
-  if (v.empty()) return std::string(fallback);
-  std::string out;
-  for (size_t i = 0; i < v.size() && i < 255; ++i) {
-    const unsigned char c = static_cast<unsigned char>(v[i]);
-    const bool ok = c > 0x20 && c < 0x7F && c != '(' && c != ')' && c != ';' && c != '\\';
-    out.push_back(ok ? static_cast<char>(c) : '?');
-  }
-  return out;
-}
-
-std::string machine_host_name() {
-  char buf[HOST_NAME_MAX + 1] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  return buf;
-}
-
 // The recipient's identity for duplicates and idempotency: the domain is
 // case-insensitive (ASCII letters lowered), the local part is not.
 std::string normalized(std::string_view address) {
@@ -396,28 +365,14 @@ Injector::Injector(Engine& engine, std::shared_ptr<const core::Config> config,
                    const core::Clock& clock)
     : engine_(engine),
       config_(std::move(config)),
-      clock_(clock),
-      hostname_(header_token(config_->listener.hostname, machine_host_name())) {}
-
-std::string Injector::received_header(const mta::InjectedMessage& m) const {
-  // RFC 3848 / RFC 6531 protocol names: S for TLS, A for AUTH.
-  std::string with = m.smtputf8 ? "UTF8SMTP" : "ESMTP";
-  if (m.tls) with.push_back('S');
-  if (!m.auth_user.empty()) with.push_back('A');
-  std::string h = "Received: from ";
-  h.append(header_token(m.helo, "unknown"));
-  h.append(" (").append(address_literal(m.client_ip)).append(")\r\n\tby ");
-  h.append(hostname_).append(" (vestnik) with ").append(with).append(";\r\n\t");
-  h.append(templating::format_rfc5322_date(clock_.now())).append("\r\n");
-  return h;
-}
+      clock_(clock) {}
 
 void Injector::inject(mta::InjectedMessage message, mta::InjectDone done) {
   if (auto st = check_envelope(message, config_->listener); !st) {
     done(st.error());
     return;
   }
-  auto content = parse_injected_data(message.data, received_header(message));
+  auto content = parse_injected_data(message.data, {});
   if (!content) {
     done(content.error());
     return;

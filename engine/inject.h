@@ -16,9 +16,9 @@
 //     white space, CRLF line ends) closed by an empty line;
 //  2. reads and removes the control headers (kControlHeaders): category,
 //     campaign (stored as the tag "campaign"), priority, idempotency key;
-//  3. puts a Received trace header first (RFC 5321 4.4) naming the
-//     client, our host name (listener.hostname, else the machine's) and
-//     the protocol (ESMTP, with S for TLS and A for AUTH; RFC 3848);
+//  3. keeps the data otherwise byte for byte: the Received trace header
+//     (RFC 5321 4.4) is already first, put there by the listener as it
+//     received the data (mta/smtp_server_received.cpp);
 //  4. submits one request per distinct recipient (duplicates in RCPT TO
 //     get the same message), channel email, from = the envelope sender,
 //     to = the recipient; the first carries the data, the rest share it.
@@ -94,19 +94,15 @@ bool is_valid_injected_address(std::string_view address, bool utf8) noexcept;
 class Injector final : public mta::InjectSink {
  public:
   // `engine` and `clock` must outlive the Injector. Reads
-  // config->listener (hostname, max_message_bytes, max_recipients).
+  // config->listener (max_message_bytes, max_recipients).
   Injector(Engine& engine, std::shared_ptr<const core::Config> config, const core::Clock& clock);
 
   void inject(mta::InjectedMessage message, mta::InjectDone done) override;
-
-  // The Received header inject() puts first (CRLF-ended, folded).
-  std::string received_header(const mta::InjectedMessage& message) const;
 
  private:
   Engine& engine_;
   std::shared_ptr<const core::Config> config_;
   const core::Clock& clock_;
-  std::string hostname_;  // listener.hostname, else the machine's host name
 };
 
 }  // namespace engine

@@ -22,7 +22,8 @@ struct InjectedMessage {
   std::string mail_from;             // envelope sender; empty for the null path <>
   std::vector<std::string> rcpt_to;  // envelope recipients, as given (no <>), >= 1
   // The message as received: CRLF lines, dot-stuffing removed, without the
-  // terminating "." line (or the BDAT chunks concatenated).
+  // terminating "." line (or the BDAT chunks concatenated), preceded by the
+  // Received header the listener added (RFC 5321 4.4).
   std::string data;
   // Session facts, for the Received header and logs.
   std::string client_ip;

@@ -40,8 +40,9 @@ std::string received_header(const ReceivedFacts& f) {
   // TCP-info is an address literal: [192.0.2.1] or [IPv6:2001:db8::1].
   const std::string literal =
       f.address.is_v6() ? "[IPv6:" + f.address.to_string() + "]" : "[" + f.address.to_string() + "]";
-  // RFC 3848: SMTP for HELO; ESMTP, plus S for TLS and A for AUTH.
-  std::string protocol = f.esmtp ? "ESMTP" : "SMTP";
+  // RFC 3848: SMTP for HELO; ESMTP, plus S for TLS and A for AUTH;
+  // RFC 6531 §3.7.3: UTF8SMTP in place of ESMTP for an SMTPUTF8 transaction.
+  std::string protocol = !f.esmtp ? "SMTP" : f.smtputf8 ? "UTF8SMTP" : "ESMTP";
   if (f.esmtp && f.tls) protocol += 'S';
   if (f.esmtp && f.auth) protocol += 'A';
   std::string h;

@@ -210,7 +210,7 @@ ClientInfo Session::client() const {
 
 std::string Session::received() const {
   return received_header({helo_, address_, shared_->hostname, esmtp_, tls_.has_value(),
-                          !auth_user_.empty(), shared_->clock.now()});
+                          !auth_user_.empty(), tx_.smtputf8, shared_->clock.now()});
 }
 
 // ---- the session ----

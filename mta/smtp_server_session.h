@@ -76,6 +76,7 @@ struct ReceivedFacts {
   bool esmtp = false;
   bool tls = false;
   bool auth = false;
+  bool smtputf8 = false;  // the transaction's MAIL FROM had SMTPUTF8
   core::TimePoint when;
 };
 std::string received_header(const ReceivedFacts& facts);

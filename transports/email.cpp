@@ -122,6 +122,19 @@ std::string ascii_address(std::string_view address, bool* utf8) {
   return fmt::format("{}@{}", local, ascii ? *ascii : std::string(domain));
 }
 
+// The address with its domain in A-labels when the domain is an IDN and
+// the local part is ASCII (ivan@школа.test -> ivan@xn--80atdl2c.test):
+// the same mailbox, writable in plain RFC 5322 headers and sent without
+// SMTPUTF8. Anything else is returned unchanged.
+std::string a_label_address(const std::string& address) {
+  const size_t at = address.rfind('@');
+  if (at == std::string::npos || !mta::has_8bit(address) ||
+      mta::has_8bit(std::string_view(address).substr(0, at)))
+    return address;
+  auto ascii = mta::to_ascii_domain(std::string_view(address).substr(at + 1));
+  return ascii ? address.substr(0, at + 1) + *ascii : address;
+}
+
 bool too_many_recipients(const mta::RecipientResult& r) {
   if (r.stage != mta::Stage::kRcpt) return false;
   if (r.reply.code == 452) return true;
@@ -300,7 +313,11 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
       j.batch = state;
       j.index = i;
       bool utf8_from = false, utf8_to = false;
-      j.mail_from = ascii_address(return_path(smtp.return_path, *d.record, token_key), &utf8_from);
+      // Injected mail with the null sender (a DSN relayed through us) keeps
+      // it: mail about mail must never bounce back (RFC 5321 4.5.5).
+      const bool null_sender = !d.content->raw.empty() && d.record->request.from.email.empty();
+      j.mail_from = null_sender ? std::string()
+                                : ascii_address(return_path(smtp.return_path, *d.record, token_key), &utf8_from);
       j.rcpt = ascii_address(d.record->request.to.email, &utf8_to);
       j.smtputf8 = utf8_from || utf8_to;
       if (!d.content->raw.empty()) {
@@ -315,7 +332,16 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
         state->settle(i, std::move(o));
         continue;
       } else {
-        core::Status st = templating::compose_email(*d.rendered, *d.record, config->email, token_key, j.owned);
+        // IDN domains go into the headers as A-labels (rare: copy only then).
+        const core::MessageRecord* record = d.record;
+        std::optional<core::MessageRecord> a_labels;
+        if (mta::has_8bit(record->request.to.email) || mta::has_8bit(record->request.from.email)) {
+          a_labels = *record;
+          a_labels->request.to.email = a_label_address(record->request.to.email);
+          a_labels->request.from.email = a_label_address(record->request.from.email);
+          record = &*a_labels;
+        }
+        core::Status st = templating::compose_email(*d.rendered, *record, config->email, token_key, j.owned);
         if (!st) {
           Outcome o;
           o.kind = OutcomeKind::kPermanent;

@@ -178,6 +178,11 @@ TEST(Received, Header) {
   EXPECT_NE(server::received_header(f).find("with ESMTPA;"), std::string::npos);
   f.esmtp = false;
   EXPECT_NE(server::received_header(f).find("with SMTP;"), std::string::npos);
+  f.esmtp = true;
+  f.smtputf8 = true;
+  EXPECT_NE(server::received_header(f).find("with UTF8SMTPA;"), std::string::npos);
+  f.esmtp = false;
+  f.smtputf8 = false;
   f.address = addr("2001:db8::1");
   EXPECT_NE(server::received_header(f).find("([IPv6:2001:db8::1])"), std::string::npos);
   f.helo = "evil)(x;\xd0\xb8";
