@@ -1,12 +1,12 @@
 // core/config.cpp: TOML → core::Config, validated once (STYLE.md R13).
 //
-// With config_mta.cpp (the sections of issue #4), the only code that
-// includes toml++ (through the private config_read.h), and the only code in
-// the project that throws: a bad configuration is found at startup (or on
-// reload, where the caller keeps the old snapshot), never later. Every
-// error names the dotted key it is about, because the operator has to find
-// it in the file; values of secrets (API keys, listener passwords) are
-// never repeated in messages.
+// With config_mta.cpp (the sections of issue #4) and config_throttle.cpp
+// ([throttle]), the only code that includes toml++ (through the private
+// config_read.h), and the only code in the project that throws: a bad
+// configuration is found at startup (or on reload, where the caller keeps
+// the old snapshot), never later. Every error names the dotted key it is
+// about, because the operator has to find it in the file; values of
+// secrets (API keys, listener passwords) are never repeated in messages.
 //
 // Each [section] is read through a Section (config_read.h), which remembers
 // which keys it consumed; finish() then refuses whatever is left, so a
@@ -49,6 +49,15 @@ std::string where(const toml::node& n) {
 
 [[noreturn]] void fail(const std::string& key, const toml::node& n, std::string_view what) {
   throw ConfigError(key, std::string(what) + where(n));
+}
+
+toml::table parse_document(std::string_view text, const std::string& source) {
+  try {
+    return toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    throw ConfigError("", fmt::format("{}:{}:{}: {}", source, b.line, b.column, e.description()));
+  }
 }
 
 // ---- scalar readers: each one checks type, then format, then range ----
@@ -480,13 +489,7 @@ std::optional<HostPort> parse_host_port(std::string_view s) {
 }
 
 std::shared_ptr<const Config> load_config_string(std::string_view text, const std::string& source) {
-  toml::table root_table;
-  try {
-    root_table = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    const auto& b = e.source().begin;
-    throw ConfigError("", fmt::format("{}:{}:{}: {}", source, b.line, b.column, e.description()));
-  }
+  const toml::table root_table = parse_document(text, source);
 
   auto config = std::make_shared<Config>();
   config->source = source;
@@ -506,7 +509,11 @@ std::shared_ptr<const Config> load_config_string(std::string_view text, const st
   section(root, "listener",
           [&](Section& s) { read_listener(s, config->listener, config->tenants); });
   section(root, "accounting", [&](Section& s) { read_accounting(s, config->accounting); });
+  section(root, "throttle", [&](Section& s) { read_throttle(s, config->throttle); });
   root.finish();
+  // [throttle.default]'s unset rates get their defaults, and the built-in
+  // provider rules go after the configured ones (config_throttle.cpp).
+  complete_throttle(config->throttle);
   // Clients of listener.networks relay as the first configured tenant when
   // the file names none (a config-less start has only "default").
   if (config->listener.network_tenant.empty() && !config->tenants.empty())
@@ -525,7 +532,11 @@ std::shared_ptr<const Config> load_config_file(const std::string& path) {
 }
 
 std::shared_ptr<const Config> default_config() {
-  static const auto config = std::make_shared<const Config>();
+  static const std::shared_ptr<const Config> config = [] {
+    auto c = std::make_shared<Config>();
+    complete_throttle(c->throttle);  // as for an empty file
+    return c;
+  }();
   return config;
 }
 

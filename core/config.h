@@ -259,6 +259,111 @@ struct AccountingConfig {
   uint32_t keep = 10;                     // rotated files kept
 };
 
+// A rate of events: `count` per `per` ("100/s", "10/min", "2000/h").
+// count 0: unlimited.
+struct Rate {
+  uint32_t count = 0;
+  Duration per{1'000};
+  bool unlimited() const noexcept { return count == 0; }
+  double per_second() const noexcept {
+    return per.count() > 0 ? double(count) * 1000.0 / double(per.count()) : 0.0;
+  }
+  friend bool operator==(const Rate&, const Rate&) = default;
+};
+
+// "100/s" (also "N/sec"), "10/min" ("N/m"), "2000/h" ("N/hour"), N 1..10^9,
+// or "unlimited" (count 0). Units are lower case; no spaces. nullopt on
+// anything else. (The config reader also takes a bare TOML integer as N/s.)
+std::optional<Rate> parse_rate(std::string_view s) noexcept;
+// "unlimited", "100/s", "10/min", "2000/h"; a period other than 1s, 1m or
+// 1h (never produced by parse_rate) as "N/<duration>", e.g. "5/90s".
+std::string format_rate(const Rate& r);
+
+// Limits of one throttle rule. An unset field is inherited: a rule's from
+// [throttle.default], [throttle.default]'s connections and
+// messages_per_connection from smtp.max_connections and
+// smtp.max_messages_per_connection, its rates from "unlimited".
+struct ThrottleLimits {
+  std::optional<uint32_t> connections;              // concurrent connections, >= 1
+  std::optional<uint32_t> messages_per_connection;  // then QUIT and reconnect, >= 1
+  std::optional<Rate> rate;                         // messages started
+  std::optional<uint32_t> burst;                    // messages at once above the rate; default: rate per second, at least 1
+  std::optional<Rate> connection_rate;              // connections opened
+  friend bool operator==(const ThrottleLimits&, const ThrottleLimits&) = default;
+};
+
+// [[throttle.rules]]: which destinations share which limits. A rule
+// matches a destination by its domain (`domains`: "example.com" exactly,
+// ".example.com" its subdomains) or by the host name of its first MX
+// (`mx_suffixes`: ".google.com" matches "gmail-smtp-in.l.google.com").
+// Domain rules are tried first, then MX rules, each in file order; the
+// first match wins; no match: [throttle.default], per destination.
+struct ThrottleRule {
+  std::string name;  // [a-z0-9_.-]{1,64}, unique; shown in the API and logs
+  std::vector<std::string> domains;      // lower case, A-labels
+  std::vector<std::string> mx_suffixes;  // lower case, start with '.'
+  // true: every destination matching the rule shares one set of limits
+  // (a provider: "5 connections to Google", whatever the domain); false:
+  // each destination has its own. Default: true for a rule with
+  // mx_suffixes, false otherwise.
+  std::optional<bool> shared;
+  ThrottleLimits limits;
+};
+
+enum class BackoffAction : uint8_t {
+  kSuspend = 1,      // send nothing until the backoff ends
+  kRate = 2,         // message rate lowered to `rate`
+  kConnections = 3,  // at most `connections` connections
+};
+
+// [[throttle.backoff]]: a reply pattern that slows a destination down. The
+// regex (ECMAScript, case-insensitive) is searched in "code enhanced text"
+// of every reply a destination gives ("421 4.7.0 [TSS04] Messages from
+// 192.0.2.1 temporarily deferred"). After `threshold` matches within
+// `window` the action holds for `duration`; then the limits come back
+// gradually (throttle.recovery_step).
+struct BackoffRule {
+  std::string name;  // unique, as ThrottleRule::name
+  std::string match;
+  BackoffAction action = BackoffAction::kSuspend;
+  Rate rate;                    // kRate: the lowered rate (not unlimited)
+  uint32_t connections = 1;     // kConnections, >= 1
+  Duration duration{3'600'000};
+  uint32_t threshold = 1;
+  Duration window{3'600'000};
+};
+
+// [throttle] — per-destination shaping (engine/throttle.h).
+struct ThrottleConfig {
+  ThrottleLimits defaults;  // [throttle.default]
+  std::vector<ThrottleRule> rules;
+  std::vector<BackoffRule> backoff;
+  // After a backoff ends, the lowered limit doubles every recovery_step
+  // without a matching reply until it is back to the rule's limit.
+  Duration recovery_step{300'000};
+  // Append the built-in provider rules and backoff patterns (Google,
+  // Yahoo, Microsoft, Apple, ...; deliverability.md §6) after the
+  // configured ones (so configured rules win).
+  bool builtin_rules = true;
+};
+
+// The built-in provider rules and backoff patterns (deliverability.md §6),
+// parsed once from TOML text embedded in core/config_throttle.cpp. Only
+// `rules` and `backoff` are filled; `defaults` is unset and builtin_rules
+// false. Thread-safe. It would throw ConfigError only if the embedded text
+// were bad, which the unit tests rule out.
+const ThrottleConfig& builtin_throttle_rules();
+
+// Reads a TOML document whose top level is the content of a [throttle]
+// table (recovery_step, builtin_rules, [default], [[rules]], [[backoff]]),
+// as load_config_string reads [throttle]: same checks, errors as
+// ConfigError with keys prefixed "throttle." ("throttle.rules[2].rate:
+// ..."). The result is complete like Config::throttle: [default]'s rate
+// and connection_rate filled with their defaults when absent, and the
+// built-in rules appended when builtin_rules is true. For reuse by the
+// live API (PUT /v1/throttles).
+ThrottleConfig parse_throttle_toml(std::string_view toml_text, const std::string& source);
+
 struct Config {
   ApiConfig api;
   SpoolConfig spool;
@@ -272,6 +377,7 @@ struct Config {
   SmtpConfig smtp;
   ListenerConfig listener;
   AccountingConfig accounting;
+  ThrottleConfig throttle;
   std::string source;  // file it came from; empty = built-in defaults
 };
 

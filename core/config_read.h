@@ -1,6 +1,6 @@
 // core/config_read.h: the TOML reading kit of the config loader. PRIVATE to
-// core/: only config.cpp and config_mta.cpp include it, because it pulls in
-// toml++, which only vestnik_core links.
+// core/: only config.cpp, config_mta.cpp and config_throttle.cpp include it,
+// because it pulls in toml++, which only vestnik_core links.
 //
 // Every reader throws ConfigError naming the dotted key and, where the
 // value has one, its line ("smtp.port: must be between 1 and 65535 (line
@@ -29,6 +29,10 @@ std::string indexed(std::string_view path, size_t i);
 // " (line 3)" when the node has a position, else "".
 std::string where(const toml::node& n);
 [[noreturn]] void fail(const std::string& key, const toml::node& n, std::string_view what);
+
+// The TOML document `text`; a syntax error is a ConfigError without a key,
+// "<source>:<line>:<column>: <description>".
+toml::table parse_document(std::string_view text, const std::string& source);
 
 std::string read_string(const std::string& key, const toml::node& n);
 bool read_bool(const std::string& key, const toml::node& n);
@@ -143,5 +147,16 @@ void read_smtp(Section& s, SmtpConfig& c);
 // network_tenant and users[].tenant are checked against it.
 void read_listener(Section& s, ListenerConfig& c, const std::vector<TenantConfig>& tenants);
 void read_accounting(Section& s, AccountingConfig& c);
+
+// ---- [throttle], in config_throttle.cpp ----
+
+// Reads [throttle] as written: absent keys keep what *c holds, nothing
+// built in is added.
+void read_throttle(Section& s, ThrottleConfig& c);
+// Then fills in what the file left out: [throttle.default]'s rate and
+// connection_rate (deliverability.md §6: 100/s, 100/min) when unset, and,
+// with builtin_rules, appends builtin_throttle_rules() whose names the
+// configured rules and backoff patterns do not already use.
+void complete_throttle(ThrottleConfig& c);
 
 }  // namespace core::config_detail
