@@ -22,11 +22,13 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cassert>
+#include <set>
 #include <utility>
 
 #include "core/log.h"
 #include "engine/accounting.h"
 #include "engine/feedback.h"
+#include "engine/throttle.h"
 #include "engine/metrics.h"
 
 namespace engine {
@@ -49,13 +51,14 @@ constexpr core::Duration kNoTransportMaxDelay{15 * 60'000};
 Dispatcher::Dispatcher(std::shared_ptr<const core::Config> config, queue::Spool& spool,
                        const transports::Registry& registry, const core::Clock& clock,
                        asio::any_io_executor executor, std::shared_ptr<ContentCache> contents,
-                       AccountingLog* accounting)
+                       AccountingLog* accounting, Throttles* throttles)
     : config_(std::move(config)),
       cfg_(config_->engine),
       spool_(spool),
       registry_(registry),
       contents_(std::move(contents)),
       accounting_(accounting),
+      throttles_(throttles),
       clock_(clock),
       retry_(config_->retry),
       lease_guard_(config_->spool.lease_timeout / 2),
@@ -69,7 +72,8 @@ Dispatcher::Dispatcher(std::shared_ptr<const core::Config> config, queue::Spool&
       poll_timer_(strand_),
       maintenance_timer_(strand_),
       purge_timer_(strand_),
-      grace_timer_(strand_) {}
+      grace_timer_(strand_),
+      throttle_timer_(strand_) {}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -83,6 +87,9 @@ void Dispatcher::step() {
   // (1) Outcomes transports gave since the last step become status changes;
   //     their send slots are free again. First, so the slots count in (3).
   absorb_outcomes(now);
+  // (1b) Destinations held by their throttle whose time has come may send
+  //      again.
+  release_holds(now, false);
   // (2) Messages the last lease returned go into their destination's ready
   //     queue, which keeps priority order (transactional first); those
   //     whose channel has no transport, or that arrive while stopping, are
@@ -167,6 +174,7 @@ void Dispatcher::absorb_outcomes(core::TimePoint now) {
   for (Answer& a : outcome_inbox_) {
     InFlight& send = *a.send;
     if (send.abandoned) continue;  // timed out meanwhile; already decided
+    observe_replies(send, a.outcomes, now);
     if (a.outcomes.size() != send.items.size()) {
       core::log::error("transport gave the wrong number of outcomes",
                        {Field("destination", send.destination),
@@ -329,13 +337,15 @@ void Dispatcher::place_leased(core::TimePoint now) {
 void Dispatcher::dispatch_ready(core::TimePoint now) {
   if (state_ == State::kStopping) return;
   while (DestinationQueue* q = ready_.next_runnable()) {
-    send_batch(*q, now);
+    // The throttle decides how many may go; none holds the queue.
+    const size_t n = admit_batch(*q, now);
+    if (n > 0) send_batch(*q, n, now);
     ready_.reschedule(*q);
   }
 }
 
-void Dispatcher::send_batch(DestinationQueue& q, core::TimePoint now) {
-  std::vector<queue::Leased> items = q.take(std::max<uint32_t>(cfg_.batch_size, 1));
+void Dispatcher::send_batch(DestinationQueue& q, size_t n, core::TimePoint now) {
+  std::vector<queue::Leased> items = q.take(n);
   // Group by transport: a destination key normally belongs to one channel
   // and thus one transport, but nothing forces a transport to prefix its
   // keys, and a batch must go to the transport that serves each message.
@@ -372,6 +382,7 @@ void Dispatcher::start_send(DestinationQueue& q, transports::Transport& transpor
   auto send = std::make_shared<InFlight>();
   send->seq = ++next_send_seq_;
   send->destination = q.name();
+  send->group = q.group;
   send->items = std::move(items);
   send->deadline = core::TimePoint::max();
   const size_t n = send->items.size();
@@ -413,7 +424,8 @@ void Dispatcher::start_send(DestinationQueue& q, transports::Transport& transpor
     d.content = &content;
     d.rendered = &send->rendered[i];
     d.attempt = item.record.attempts + 1;
-    batch.push_back(d);
+    d.shaping = q.group;
+    batch.push_back(std::move(d));
     sent.push_back(static_cast<uint32_t>(i));
   }
   q.send_started(n);
@@ -489,9 +501,14 @@ void Dispatcher::maybe_lease() {
   request.defer_rejected_by = cfg_.ready_full_delay;
   // The admission runs on the spool's writer thread, so it owns a copy of
   // the ready counts and adds what this lease admits to them.
-  request.admit = [counts = ready_.ready_counts(),
+  // Held destinations (throttled, paused, suspended) lease nothing: their
+  // mail stays in the spool until they may send.
+  std::set<std::string, std::less<>> held;
+  for (const auto& [at, name] : holds_) held.insert(name);
+  request.admit = [counts = ready_.ready_counts(), held = std::move(held),
                    limit = static_cast<size_t>(cfg_.max_ready_per_destination)](
                       std::string_view destination) mutable {
+    if (held.find(destination) != held.end()) return false;
     auto it = counts.find(destination);
     if (it == counts.end()) it = counts.emplace(std::string(destination), 0).first;
     if (it->second >= limit) return false;

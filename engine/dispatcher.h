@@ -45,13 +45,15 @@
 namespace engine {
 
 struct Decision;  // engine/feedback.h
+class Throttles;  // engine/throttle.h
+class ThrottleGroup;
 
 class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
  public:
   Dispatcher(std::shared_ptr<const core::Config> config, queue::Spool& spool,
              const transports::Registry& registry, const core::Clock& clock,
              boost::asio::any_io_executor executor, std::shared_ptr<ContentCache> contents,
-             AccountingLog* accounting = nullptr);
+             AccountingLog* accounting = nullptr, Throttles* throttles = nullptr);
   ~Dispatcher();
 
   Dispatcher(const Dispatcher&) = delete;
@@ -80,6 +82,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     std::vector<queue::Leased> items;
     std::vector<templating::Rendered> rendered;  // one per item; what the transport sends
     core::TimePoint deadline;  // earliest lease_until of the items - send_margin_
+    std::shared_ptr<ThrottleGroup> group;  // the destination's throttle group; may be null
     bool answered = false;     // the transport called its completion
     bool abandoned = false;    // released or timed out: a late answer is ignored
   };
@@ -98,7 +101,19 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
 
   void request_step();
   bool may_lease() const noexcept;
-  void send_batch(DestinationQueue& q, core::TimePoint now);
+  void send_batch(DestinationQueue& q, size_t n, core::TimePoint now);
+
+  // Throttles (dispatcher_throttle.cpp). admit_batch: how many of q's
+  // messages may go now (<= batch_size); 0 holds q (until its group's rate
+  // allows more, a pause or backoff ends, or its first hop is known).
+  size_t admit_batch(DestinationQueue& q, core::TimePoint now);
+  void ask_first_hop(DestinationQueue& q);
+  void on_first_hop(const std::string& destination, std::string host);
+  void hold(DestinationQueue& q, std::optional<core::TimePoint> until, core::TimePoint now);
+  void release_holds(core::TimePoint now, bool all);
+  void arm_throttle_timer(core::TimePoint at, core::TimePoint now);
+  void observe_replies(const InFlight& send, const std::vector<transports::Outcome>& outcomes,
+                       core::TimePoint now);
   // The message's content rendered for its current channel.
   core::Result<templating::Rendered> render(const core::MessageRecord& record,
                                             const core::Content& content, core::TimePoint now,
@@ -143,6 +158,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   const transports::Registry& registry_;
   std::shared_ptr<ContentCache> contents_;
   AccountingLog* accounting_;  // may be null
+  Throttles* throttles_;       // may be null: no shaping
   const core::Clock& clock_;
   const RetryPolicy retry_;
   const core::Duration lease_guard_;  // release a ready message this close to lease_until
@@ -175,6 +191,10 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   boost::asio::steady_timer maintenance_timer_;
   boost::asio::steady_timer purge_timer_;
   boost::asio::steady_timer grace_timer_;
+  // Held destination queues by the time they may be looked at again.
+  std::multimap<core::TimePoint, std::string> holds_;
+  boost::asio::steady_timer throttle_timer_;
+  core::TimePoint throttle_timer_at_ = core::TimePoint::max();
 
   // Any thread.
   std::atomic<bool> wake_posted_{false};

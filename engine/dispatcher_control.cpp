@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "engine/dispatcher.h"
+#include "engine/throttle.h"
 #include "engine/feedback.h"
 #include "engine/metrics.h"
 
@@ -57,6 +58,17 @@ void Dispatcher::start() {
                                            Field("concurrency", self->cfg_.default_concurrency),
                                            Field("retries", self->retry_.max_retries())});
     self->lease_wanted_ = true;
+    if (self->throttles_ != nullptr) {
+      // A resume or new rules may free held destinations at once.
+      self->throttles_->set_on_change([weak = std::weak_ptr<Dispatcher>(self)] {
+        auto d = weak.lock();
+        if (!d) return;
+        asio::post(d->strand_, [d] {
+          d->release_holds(d->clock_.now(), true);
+          d->step();
+        });
+      });
+    }
     self->arm_poll();
     self->arm_maintenance();
     self->arm_purge(core::Duration(0));

@@ -10,8 +10,10 @@
 #include <optional>
 #include <utility>
 
+#include "core/log.h"
 #include "engine/dispatcher.h"
 #include "engine/router.h"
+#include "engine/throttle.h"
 
 namespace engine {
 
@@ -25,8 +27,12 @@ class Engine::Impl {
         transports_(transports),
         clock_(clock),
         contents_(std::make_shared<ContentCache>(spool, kCompiledTemplatesCached)),
+        throttles_(make_throttles(*config_, clock)),
         dispatcher_(std::make_shared<Dispatcher>(std::move(config), spool, transports, clock,
-                                                 std::move(executor), contents_, accounting)) {}
+                                                 std::move(executor), contents_, accounting,
+                                                 throttles_.get())) {}
+
+  Throttles& throttles() { return *throttles_; }
 
   void submit(std::string tenant, std::vector<core::MessageRequest> requests,
               std::vector<std::optional<uint32_t>> content_of,
@@ -58,7 +64,21 @@ class Engine::Impl {
   const transports::Registry& transports_;
   const core::Clock& clock_;
   std::shared_ptr<ContentCache> contents_;
+  std::unique_ptr<Throttles> throttles_;
   std::shared_ptr<Dispatcher> dispatcher_;
+
+  // A loaded config has compiled its backoff regexes already; should one
+  // still fail here, run without backoff rules rather than not at all.
+  static std::unique_ptr<Throttles> make_throttles(const core::Config& config,
+                                                   const core::Clock& clock) {
+    auto t = Throttles::create(config.throttle, config.smtp, clock);
+    if (t) return std::move(*t);
+    core::log::error("throttle rules refused; running without backoff rules",
+                     {{"error", t.error().to_string()}});
+    core::ThrottleConfig plain = config.throttle;
+    plain.backoff.clear();
+    return std::move(*Throttles::create(plain, config.smtp, clock));
+  }
 };
 
 core::Status Engine::Impl::prepare_content(std::string_view tenant, core::Content& content,
@@ -272,6 +292,8 @@ Engine::Engine(std::shared_ptr<const core::Config> config, queue::Spool& spool,
                                    std::move(executor), accounting)) {}
 
 Engine::~Engine() = default;
+
+Throttles& Engine::throttles() { return impl_->throttles(); }
 
 void Engine::submit(std::string tenant, std::vector<core::MessageRequest> requests,
                     std::function<void(SubmitResult)> done) {

@@ -30,6 +30,7 @@
 namespace engine {
 
 class AccountingLog;  // engine/accounting.h
+class Throttles;      // engine/throttle.h
 
 // The retry schedule as data (tested as data, STYLE.md R13). Immutable;
 // safe to share between threads.
@@ -167,6 +168,11 @@ class Engine {
   // REQUIRES: the executor is run by another thread (or this call is made
   // from inside the engine's strand, where it runs a single step).
   void TEST_poll();
+
+  // The destinations' throttles (engine/throttle.h), built from
+  // config->throttle: live tuning, pauses, state. Thread-safe; lives as
+  // long as the Engine.
+  Throttles& throttles();
 
   // Thread-safe snapshot of the ready queues, refreshed on every poll tick
   // (so at most engine.poll_interval old), by TEST_poll and at stop.

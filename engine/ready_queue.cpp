@@ -68,6 +68,12 @@ std::vector<queue::Leased> DestinationQueue::remove_if(
 
 std::vector<queue::Leased> DestinationQueue::take_all() { return take(ready_); }
 
+const queue::Leased* DestinationQueue::peek() const noexcept {
+  for (const auto& q : by_priority_)
+    if (!q.empty()) return &q.front();
+  return nullptr;
+}
+
 void DestinationQueue::send_started(size_t messages) noexcept {
   ++sends_in_flight_;
   messages_in_flight_ += messages;
@@ -148,7 +154,9 @@ std::vector<DestinationState> ReadyQueues::snapshot() const {
 }
 
 void ReadyQueues::erase_idle() {
-  std::erase_if(queues_, [](const auto& kv) { return kv.second->idle() && !kv.second->in_ring_; });
+  std::erase_if(queues_, [](const auto& kv) {
+    return kv.second->idle() && !kv.second->in_ring_ && !kv.second->held();
+  });
 }
 
 void ReadyQueues::for_each(const std::function<void(DestinationQueue&)>& fn) {

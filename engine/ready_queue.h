@@ -31,6 +31,8 @@
 
 namespace engine {
 
+class ThrottleGroup;  // engine/throttle.h
+
 class DestinationQueue {
  public:
   DestinationQueue(std::string name, uint32_t concurrency);
@@ -55,7 +57,21 @@ class DestinationQueue {
   void send_started(size_t messages) noexcept;
   void send_ended(size_t messages) noexcept;
 
-  bool can_send() const noexcept { return ready_ > 0 && sends_in_flight_ < concurrency_; }
+  bool can_send() const noexcept {
+    return ready_ > 0 && sends_in_flight_ < concurrency_ && !held_;
+  }
+  // The oldest waiting message of the highest priority, or null.
+  const queue::Leased* peek() const noexcept;
+
+  // Throttle state, kept by the dispatcher (dispatcher_throttle.cpp). A
+  // held queue is not runnable until the dispatcher lets it go.
+  enum class Hop : uint8_t { kUnknown, kAsking, kKnown, kUnshaped };
+  bool held() const noexcept { return held_; }
+  void set_held(bool held) noexcept { held_ = held; }
+  std::shared_ptr<ThrottleGroup> group;  // null until the first send
+  uint64_t group_generation = 0;         // Throttles::generation() it was resolved at
+  Hop hop = Hop::kUnknown;
+  std::string first_hop;  // the transport's first hop (MX host), for MX rules
   bool idle() const noexcept { return ready_ == 0 && sends_in_flight_ == 0; }
 
  private:
@@ -70,6 +86,7 @@ class DestinationQueue {
   size_t sends_in_flight_ = 0;
   size_t messages_in_flight_ = 0;
   bool in_ring_ = false;  // listed in ReadyQueues::ring_
+  bool held_ = false;
 };
 
 class ReadyQueues {
@@ -99,7 +116,7 @@ class ReadyQueues {
   std::map<std::string, size_t, std::less<>> ready_counts() const;
   // For Engine::destinations(), sorted by destination.
   std::vector<DestinationState> snapshot() const;
-  // Drops queues with nothing ready and nothing in flight.
+  // Drops queues with nothing ready, nothing in flight and not held.
   void erase_idle();
   void for_each(const std::function<void(DestinationQueue&)>& fn);
 

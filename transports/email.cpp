@@ -44,6 +44,9 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr uint8_t kMaxRequeues = 3;
 constexpr size_t kGroupScan = 1000;  // queue entries examined for recipients sharing content
 constexpr size_t kJobsPerNewSession = 16;
+// A site whose shared throttle group is at its connection limit elsewhere
+// looks again this often.
+constexpr std::chrono::milliseconds kLimitRecheck{250};
 constexpr auto kBrokenTlsMemory = std::chrono::hours(1);
 
 // The outcomes of one send(), settled job by job from any session.
@@ -91,6 +94,12 @@ struct Site {
   uint32_t sessions = 0;             // GUARDED_BY(mu): running session coroutines
   std::vector<std::shared_ptr<Idle>> idle;  // GUARDED_BY(mu)
   std::chrono::steady_clock::time_point plain_until{};  // GUARDED_BY(mu): TLS broken here
+  // The throttle group's connection limits (transports/shaping.h); null:
+  // smtp.max_connections and max_messages_per_connection. One rule per
+  // site: a shared group's key or another group's rule is part of the site
+  // key, so domains of one rule that share MX hosts share sessions.
+  std::shared_ptr<ConnectionShaper> shaper;
+  bool retry_armed = false;  // GUARDED_BY(mu): a timer will kick this site
 };
 
 std::string lower_ascii(std::string_view s) {
@@ -302,7 +311,13 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
       targets.push_back(std::move(t));
     }
     std::sort(names.begin(), names.end());
-    std::string key = fmt::format("{}|", static_cast<int>(tls));
+    // The throttle rule is part of the site: its connection limits apply
+    // to the site's sessions (a shared group counts across its sites).
+    std::shared_ptr<ConnectionShaper> shaper;
+    for (size_t i : idx)
+      if (state->deliveries[i].shaping) shaper = state->deliveries[i].shaping;
+    std::string key = fmt::format("{}|{}|", static_cast<int>(tls),
+                                  !shaper ? std::string() : shaper->shared() ? shaper->name() : shaper->rule());
     for (const auto& n : names) key += n + ",";
 
     std::vector<Job> jobs;
@@ -354,10 +369,11 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
       jobs.push_back(std::move(j));
     }
     if (jobs.empty()) return;
-    enqueue(std::move(key), tls, std::move(targets), std::move(jobs));
+    enqueue(std::move(key), tls, std::move(shaper), std::move(targets), std::move(jobs));
   }
 
-  void enqueue(std::string key, core::TlsMode tls, std::vector<mta::Target> targets, std::vector<Job> jobs) {
+  void enqueue(std::string key, core::TlsMode tls, std::shared_ptr<ConnectionShaper> shaper,
+               std::vector<mta::Target> targets, std::vector<Job> jobs) {
     if (stopping.load()) {
       Outcome o;
       o.kind = OutcomeKind::kTransient;
@@ -374,6 +390,7 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
         slot = std::make_shared<Site>();
         slot->key = key;
         slot->tls = tls;
+        slot->shaper = std::move(shaper);
       }
       site = slot;
     }
@@ -382,14 +399,17 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
       std::lock_guard lock(site->mu);
       site->targets = std::move(targets);
       for (auto& j : jobs) site->queue.push_back(std::move(j));
-      spawn = kick(*site);
+      spawn = kick(site);
     }
     for (size_t i = 0; i < spawn; ++i) spawn_session(site);
   }
 
   // Wakes idle sessions for the queued work and says how many new sessions
-  // to start. REQUIRES: site.mu held.
-  size_t kick(Site& site) {
+  // to start (each counted open with the site's throttle group). When the
+  // group allows none and no session serves the site, a timer kicks it
+  // again. REQUIRES: site.mu held.
+  size_t kick(const std::shared_ptr<Site>& sp) {
+    Site& site = *sp;
     size_t woken = 0;
     while (!site.idle.empty() && woken < site.queue.size()) {
       std::shared_ptr<Idle> idle = std::move(site.idle.back());
@@ -398,11 +418,46 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
       ++woken;
     }
     size_t backlog = site.queue.size() > woken ? site.queue.size() - woken : 0;
-    if (backlog == 0 || site.sessions >= smtp.max_connections) return 0;
+    if (backlog == 0) return 0;
     size_t want = std::max<size_t>(1, (backlog + kJobsPerNewSession - 1) / kJobsPerNewSession);
-    size_t n = std::min<size_t>(want, smtp.max_connections - site.sessions);
+    if (!site.shaper || !site.shaper->shared()) {
+      const uint32_t limit = site.shaper ? site.shaper->max_connections() : smtp.max_connections;
+      if (site.sessions >= limit) return 0;
+      size_t n = std::min<size_t>(want, limit - site.sessions);
+      site.sessions += static_cast<uint32_t>(n);
+      return n;
+    }
+    size_t n = 0;
+    core::Duration retry_in{0};
+    const core::TimePoint now = core::SystemClock::instance().now();
+    while (n < want && site.shaper->try_open(now, &retry_in)) ++n;
     site.sessions += static_cast<uint32_t>(n);
+    if (site.sessions == 0 && !site.retry_armed) {
+      // Nobody serves this site: ask again when the connection rate allows
+      // (retry_in), or soon when the group is at its limit elsewhere.
+      site.retry_armed = true;
+      auto timer = std::make_shared<asio::steady_timer>(ex);
+      timer->expires_after(retry_in.count() > 0 ? retry_in : kLimitRecheck);
+      timer->async_wait([self = shared_from_this(), sp, timer](boost::system::error_code) {
+        size_t spawn = 0;
+        {
+          std::lock_guard lock(sp->mu);
+          sp->retry_armed = false;
+          if (!sp->queue.empty() && !self->is_stopping()) spawn = self->kick(sp);
+        }
+        for (size_t i = 0; i < spawn; ++i) self->spawn_session(sp);
+      });
+    }
     return n;
+  }
+
+  // A session counted by kick() ended (or never opened).
+  static void release_connection(Site& site) {
+    if (site.shaper && site.shaper->shared()) site.shaper->closed();
+  }
+
+  uint32_t messages_per_connection(const Site& site) const {
+    return site.shaper ? site.shaper->messages_per_connection() : smtp.max_messages_per_connection;
   }
 
   void spawn_session(const std::shared_ptr<Site>& site) {
@@ -512,7 +567,8 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
     }
     std::vector<std::string> rcpts;
     uint32_t messages = 0;
-    while (session->usable() && messages < self->smtp.max_messages_per_connection) {
+    const uint32_t max_messages = self->messages_per_connection(*site);
+    while (session->usable() && messages < max_messages) {
       std::vector<Job> jobs = co_await take_work(self, site, strand);
       if (jobs.empty()) break;
       rcpts.clear();
@@ -559,6 +615,7 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
     {
       std::lock_guard lock(site.mu);
       --site.sessions;
+      release_connection(site);
       if (site.sessions == 0) orphans.swap(site.queue);
     }
     if (!orphans.empty()) {
@@ -577,7 +634,8 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
     {
       std::lock_guard lock(site->mu);
       --site->sessions;
-      if (!site->queue.empty() && !is_stopping()) spawn = kick(*site);
+      release_connection(*site);
+      if (!site->queue.empty() && !is_stopping()) spawn = kick(site);
     }
     for (size_t i = 0; i < spawn; ++i) spawn_session(site);
   }
@@ -641,6 +699,23 @@ std::string EmailTransport::destination(const core::MessageRecord& record, core:
 
 void EmailTransport::send(std::vector<Delivery> batch, SendDone done) {
   impl_->send(std::move(batch), std::move(done));
+}
+
+void EmailTransport::first_hop(std::string_view destination, std::function<void(std::string)> done) {
+  const size_t colon = destination.find(':');
+  const std::string domain = lower_ascii(colon == std::string_view::npos ? destination : destination.substr(colon + 1));
+  if (domain.empty() || domain == "default") {
+    done(std::string());
+    return;
+  }
+  impl_->resolver->resolve_mx(domain, [done = std::move(done)](mta::MxAnswer a) {
+    std::string host;
+    if (a.kind == mta::MxKind::kOk && !a.hosts.empty()) {
+      host = lower_ascii(a.hosts.front().name);
+      if (!host.empty() && host.back() == '.') host.pop_back();
+    }
+    done(std::move(host));
+  });
 }
 
 void EmailTransport::shutdown() { impl_->shutdown(); }

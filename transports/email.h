@@ -73,6 +73,9 @@ class EmailTransport final : public Transport {
   // "email:<domain>", lowercased (default_destination).
   std::string destination(const core::MessageRecord& record, core::Channel channel) const override;
   void send(std::vector<Delivery> batch, SendDone done) override;
+  // The best MX host of the destination's domain (or its route's host),
+  // from the resolver (cached by TTL); empty when the lookup fails.
+  void first_hop(std::string_view destination, std::function<void(std::string)> done) override;
 
   // Stops taking work: queued transactions are answered transient at once,
   // idle sessions say QUIT, busy ones finish their transaction and quit.

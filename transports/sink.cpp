@@ -34,6 +34,8 @@ class SinkTransport final : public Transport {
         schedule_(std::move(schedule)) {}
 
   std::string_view name() const noexcept override { return "sink"; }
+  // A stand-in for providers in tests and load runs: nobody to protect.
+  bool shaped() const noexcept override { return false; }
 
   bool serves(core::Channel channel) const noexcept override {
     for (core::Channel c : channels_) {

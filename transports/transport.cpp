@@ -135,4 +135,8 @@ Transport* Registry::find(core::Channel c) const noexcept {
   return nullptr;
 }
 
+void Transport::first_hop(std::string_view, std::function<void(std::string)> done) {
+  done(std::string());
+}
+
 }  // namespace transports

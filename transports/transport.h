@@ -19,6 +19,7 @@
 #include "core/message.h"
 #include "core/result.h"
 #include "templating/render.h"
+#include "transports/shaping.h"
 
 namespace transports {
 
@@ -83,6 +84,9 @@ struct Delivery {
   // The content rendered for record->channel() by the engine (subject, HTML
   // and text for email; the channel's text and buttons for messengers).
   const templating::Rendered* rendered = nullptr;
+  // The destination's connection limits (transports/shaping.h); the same
+  // for every delivery of a batch; null: no throttle (tests, sinks).
+  std::shared_ptr<ConnectionShaper> shaping;
 };
 
 using SendDone = std::function<void(std::vector<Outcome>)>;
@@ -99,6 +103,17 @@ class Transport {
   // "telegram:bot1". Pure; no I/O. Messages with one key share limits.
   virtual std::string destination(const core::MessageRecord& record,
                                   core::Channel channel) const = 0;
+
+  // Whether the engine's throttles (rates, connection limits, backoff,
+  // pauses) apply to this transport's destinations. The sink says no.
+  virtual bool shaped() const noexcept { return true; }
+
+  // The host name mail for `destination` goes to first (the best MX, or
+  // the static route's host), lower case without the final dot, for
+  // throttle rules that match by MX suffix; empty when there is none or it
+  // is unknown. Calls `done` exactly once, from any thread; may look it up
+  // (cached). Default: empty at once.
+  virtual void first_hop(std::string_view destination, std::function<void(std::string)> done);
 
   // Delivers `batch` (all with one destination). Calls `done` exactly once,
   // from any thread, with one Outcome per delivery in batch order, within the
