@@ -33,8 +33,8 @@ namespace api {
 
 // Who a bearer key speaks for. `sender` keys enqueue and read their own
 // tenant's messages; `admin` keys may read and cancel any message and use
-// the ops endpoints (GET /v1/queues). An admin's enqueues belong to the
-// admin key's own tenant.
+// the ops endpoints (queues, throttles, pauses). An admin's enqueues belong
+// to the admin key's own tenant.
 struct Principal {
   std::string tenant;
   core::Role role = core::Role::kSender;

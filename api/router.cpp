@@ -40,6 +40,14 @@ std::string_view route_name(RouteId id) noexcept {
       return "list_templates";
     case RouteId::kPreviewMessage:
       return "preview_message";
+    case RouteId::kGetThrottles:
+      return "get_throttles";
+    case RouteId::kPutThrottles:
+      return "put_throttles";
+    case RouteId::kPauseDestination:
+      return "pause_destination";
+    case RouteId::kResumeDestination:
+      return "resume_destination";
   }
   return "unknown";
 }
@@ -167,6 +175,26 @@ std::variant<Route, Response> match_route(http::verb m, std::string_view path, F
   if (path == "/healthz") return get_only(RouteId::kHealthz, m, f);
   if (path == "/metrics") return get_only(RouteId::kMetrics, m, f);
   if (path == "/v1/queues") return get_only(RouteId::kQueues, m, f);
+  if (path == "/v1/throttles") {
+    if (is_get(m)) return Route{RouteId::kGetThrottles, {}};
+    if (m == http::verb::put) return Route{RouteId::kPutThrottles, {}};
+    return method_not_allowed("GET, HEAD, PUT", f);
+  }
+  // /v1/destinations/{key}:pause|:resume. The key itself holds ':'
+  // ("email:gmail.com", sent as is or as %3A), so the verb is what follows
+  // the last one. The key is checked by the handler, which can name it in
+  // a 400 (empty, or holding '/', which may have arrived as %2F).
+  constexpr std::string_view kDestinations = "/v1/destinations/";
+  if (path.starts_with(kDestinations)) {
+    const std::string_view rest = path.substr(kDestinations.size());
+    const size_t colon = rest.rfind(':');
+    if (colon == std::string_view::npos) return not_found(f);
+    const std::string_view verb = rest.substr(colon + 1);
+    if (verb != "pause" && verb != "resume") return not_found(f);
+    if (m != http::verb::post) return method_not_allowed("POST", f);
+    return Route{verb == "pause" ? RouteId::kPauseDestination : RouteId::kResumeDestination,
+                 rest.substr(0, colon)};
+  }
   return not_found(f);
 }
 
@@ -182,6 +210,10 @@ std::optional<Response> authorize(const Services& s, RouteId route, std::string_
       admin_only = true;
       break;
     case RouteId::kQueues:
+    case RouteId::kGetThrottles:
+    case RouteId::kPutThrottles:
+    case RouteId::kPauseDestination:
+    case RouteId::kResumeDestination:
       admin_only = true;
       break;
     default:
@@ -244,6 +276,14 @@ boost::asio::awaitable<Response> handle(Services& s, Route route, const Request&
       co_return list_templates(s, req);
     case RouteId::kPreviewMessage:
       co_return preview_message(s, req);
+    case RouteId::kGetThrottles:
+      co_return get_throttles(s, req);
+    case RouteId::kPutThrottles:
+      co_return put_throttles(s, req);
+    case RouteId::kPauseDestination:
+      co_return pause_destination(s, req);
+    case RouteId::kResumeDestination:
+      co_return resume_destination(s, req);
   }
   co_return not_found(req.reply_format);
 }

@@ -44,8 +44,9 @@ struct Request {
   boost::beast::http::verb method = boost::beast::http::verb::get;
   std::string_view path;   // percent-decoded, without the query
   std::string_view query;  // after '?', raw
-  std::string_view param;  // the {id} of /v1/messages/{id}
+  std::string_view param;  // the {id} of /v1/messages/{id}, the {key} of /v1/destinations/{key}
   std::string_view body;
+  std::string_view content_type;  // the request's Content-Type header, as sent
   Format body_format = Format::kJson;
   Format reply_format = Format::kJson;
   const Principal* principal = nullptr;  // set on routes that need a key
@@ -63,20 +64,24 @@ struct Response {
 };
 
 enum class RouteId : uint8_t {
-  kSendMessage,    // POST /v1/messages
-  kSendBatch,      // POST /v1/messages:batch
-  kGetMessage,     // GET /v1/messages/{id}
-  kCancelMessage,  // DELETE /v1/messages/{id}
-  kHealthz,        // GET /healthz
-  kMetrics,        // GET /metrics
-  kQueues,         // GET /v1/queues
-  kPutTemplate,     // PUT /v1/templates/{id}
-  kGetTemplate,     // GET /v1/templates/{id}
-  kDeleteTemplate,  // DELETE /v1/templates/{id}
-  kListTemplates,   // GET /v1/templates
-  kPreviewMessage,  // POST /v1/messages:preview
+  kSendMessage,        // POST /v1/messages
+  kSendBatch,          // POST /v1/messages:batch
+  kGetMessage,         // GET /v1/messages/{id}
+  kCancelMessage,      // DELETE /v1/messages/{id}
+  kHealthz,            // GET /healthz
+  kMetrics,            // GET /metrics
+  kQueues,             // GET /v1/queues
+  kPutTemplate,        // PUT /v1/templates/{id}
+  kGetTemplate,        // GET /v1/templates/{id}
+  kDeleteTemplate,     // DELETE /v1/templates/{id}
+  kListTemplates,      // GET /v1/templates
+  kPreviewMessage,     // POST /v1/messages:preview
+  kGetThrottles,       // GET /v1/throttles
+  kPutThrottles,       // PUT /v1/throttles
+  kPauseDestination,   // POST /v1/destinations/{key}:pause
+  kResumeDestination,  // POST /v1/destinations/{key}:resume
 };
-inline constexpr size_t kRouteCount = 12;
+inline constexpr size_t kRouteCount = 16;
 std::string_view route_name(RouteId id) noexcept;  // for metrics labels
 
 struct Route {
@@ -124,5 +129,11 @@ Response preview_message(Services& s, const Request& req);
 Response healthz(Services& s, const Request& req);
 Response metrics(Services& s, const Request& req);
 Response queues(Services& s, const Request& req);
+
+// routes_throttles.cpp
+Response get_throttles(Services& s, const Request& req);
+Response put_throttles(Services& s, const Request& req);
+Response pause_destination(Services& s, const Request& req);
+Response resume_destination(Services& s, const Request& req);
 
 }  // namespace api

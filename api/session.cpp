@@ -459,6 +459,7 @@ asio::awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::
   r.method = method;
   const std::string_view content_type = req[http::field::content_type];
   if (iequals_prefix(content_type, kProtobufType)) r.body_format = Format::kProtobuf;
+  r.content_type = content_type;
   r.reply_format =
       r.body_format == Format::kProtobuf || contains_icase(req[http::field::accept], kProtobufType)
           ? Format::kProtobuf

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <optional>
 #include <fstream>
+#include <set>
 #include <iostream>
 #include <sstream>
 
@@ -82,11 +83,12 @@ std::string str(const json::value* v) {
 // object is an error, never an exception.
 std::optional<json::object> fetch(const ClientFlags& c, const std::string& method,
                                   const std::string& target, int* exit,
-                                  const std::string& body = {}) {
+                                  const std::string& body = {},
+                                  const std::string& content_type = "application/json") {
   *exit = 2;
   ClientOptions o;
   if (!client_options(c, &o)) return std::nullopt;
-  auto r = http_request(o, method, target, body);
+  auto r = http_request(o, method, target, body, content_type);
   if (!r) {
     std::cerr << "vestnik: " << r.error().message << "\n";
     return std::nullopt;
@@ -116,6 +118,39 @@ const json::array& array_at(const json::object& o, const char* key) {
   static const json::array kEmpty;
   auto* v = o.if_contains(key);
   return v && v->is_array() ? v->as_array() : kEmpty;
+}
+
+
+// A path segment for the URL: everything but RFC 3986 unreserved
+// characters is percent-encoded (the ':' of "email:gmail.com" too, and the
+// bytes of an IDN domain).
+std::string percent_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    }
+  }
+  return out;
+}
+
+// The object under `key`, or nullptr.
+const json::object* object_at(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_object() ? &v->as_object() : nullptr;
+}
+
+bool bool_at(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_bool() && v->as_bool();
 }
 
 }  // namespace
@@ -283,6 +318,139 @@ int cmd_queue(const ClientFlags& c) {
                              field(item, "destination"), get("queued"), get("sending"),
                              field(item, "in_flight"), field(item, "ready"), get("delivered"), other);
   }
+  return 0;
+}
+
+int cmd_throttle_show(const ClientFlags& c) {
+  int exit = 0;
+  auto got = fetch(c, "GET", "/v1/throttles", &exit);
+  if (!got) return exit;
+  const json::object& v = *got;
+  std::cout << "rules generation " << str(v.if_contains("generation")) << "\n";
+
+  // One cell per limit: the effective value, followed by the rule's in
+  // parentheses when a backoff has lowered it.
+  auto cell = [](const json::object* effective, const json::object* rule, const char* key) {
+    const std::string e = effective ? str(effective->if_contains(key)) : std::string();
+    const std::string r = rule ? str(rule->if_contains(key)) : std::string();
+    return e == r || r.empty() ? e : e + " (" + r + ")";
+  };
+  // A pause of a destination does not suspend its group (the group's
+  // other destinations still send), so it is shown here from the pauses.
+  std::set<std::string> paused;
+  for (auto& p : array_at(v, "pauses")) {
+    if (p.is_object()) paused.insert(str(p.as_object().if_contains("key")));
+  }
+  const json::array& groups = array_at(v, "groups");
+  if (groups.empty()) {
+    std::cout << "\nno groups yet (a group appears with the first message for its destinations)\n";
+  } else {
+    std::cout << "\nlimits are effective now; (the rule's) where a backoff lowered them\n";
+    std::cout << fmt::format("{:<36} {:<16} {:>5} {:<12} {:<20} {:<16} {:>9}  {}\n", "group",
+                             "rule", "open", "connections", "rate", "connection rate",
+                             "msgs/conn", "state");
+  }
+  for (auto& item : groups) {
+    if (!item.is_object()) continue;
+    const json::object& g = item.as_object();
+    const json::object* limits = object_at(g, "limits");
+    const json::object* effective = object_at(g, "effective");
+    const json::object* backoff = object_at(g, "backoff");
+    size_t paused_destinations = 0;
+    for (auto& d : array_at(g, "destinations")) paused_destinations += paused.count(str(&d));
+    std::string state = "ok";
+    if (bool_at(g, "suspended")) {
+      state = "suspended";
+    } else if (paused_destinations > 0) {
+      state = paused_destinations == array_at(g, "destinations").size() ? "paused" : "partly paused";
+    } else if (backoff) {
+      state = bool_at(*backoff, "recovering") ? "recovering" : "backoff";
+    }
+    std::cout << fmt::format("{:<36} {:<16} {:>5} {:<12} {:<20} {:<16} {:>9}  {}\n",
+                             str(g.if_contains("key")), str(g.if_contains("rule")),
+                             str(g.if_contains("connections_open")),
+                             cell(effective, limits, "connections"),
+                             cell(effective, limits, "rate"),
+                             cell(effective, limits, "connection_rate"),
+                             cell(effective, limits, "messages_per_connection"), state);
+    if (bool_at(g, "shared")) {
+      std::string list;
+      for (auto& d : array_at(g, "destinations")) list += (list.empty() ? "" : ", ") + str(&d);
+      const std::string count = str(g.if_contains("destination_count"));
+      std::cout << "    destinations (" << count << "): " << (list.empty() ? "none yet" : list);
+      if (array_at(g, "destinations").size() < std::strtoull(count.c_str(), nullptr, 10)) {
+        std::cout << ", ...";
+      }
+      std::cout << "\n";
+    }
+    if (backoff) {
+      std::cout << fmt::format("    backoff {} ({}) since {} until {}{}\n      reply: {}\n",
+                               str(backoff->if_contains("rule")),
+                               str(backoff->if_contains("action")),
+                               str(backoff->if_contains("since")),
+                               str(backoff->if_contains("until")),
+                               bool_at(*backoff, "recovering") ? ", recovering" : "",
+                               str(backoff->if_contains("reply")));
+    }
+  }
+
+  const json::array& pauses = array_at(v, "pauses");
+  if (pauses.empty()) {
+    std::cout << "\nno pauses\n";
+    return 0;
+  }
+  std::cout << fmt::format("\n{:<36} {:<26} {:<26} {}\n", "paused", "until", "since", "reason");
+  for (auto& item : pauses) {
+    if (!item.is_object()) continue;
+    const json::object& p = item.as_object();
+    std::string until = str(p.if_contains("until"));
+    if (until.empty()) until = "resumed";
+    std::cout << fmt::format("{:<36} {:<26} {:<26} {}\n", str(p.if_contains("key")), until,
+                             str(p.if_contains("since")), str(p.if_contains("reason")));
+  }
+  return 0;
+}
+
+int cmd_throttle_set(const ClientFlags& c, const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << "vestnik: cannot read " << file << "\n";
+    return 2;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  int exit = 0;
+  auto v = fetch(c, "PUT", "/v1/throttles", &exit, ss.str(), "application/toml");
+  if (!v) return exit;
+  const json::object* rules = object_at(*v, "rules");
+  std::cout << fmt::format(
+      "rules replaced (generation {}): {} rules, {} backoff rules; in force until the next "
+      "restart or reload\n",
+      str(v->if_contains("generation")), rules ? array_at(*rules, "rules").size() : 0,
+      rules ? array_at(*rules, "backoff").size() : 0);
+  return 0;
+}
+
+int cmd_throttle_pause(const ClientFlags& c, const std::string& key, const std::string& duration,
+                       const std::string& reason) {
+  json::object body;
+  if (!duration.empty()) body["duration"] = duration;
+  if (!reason.empty()) body["reason"] = reason;
+  int exit = 0;
+  auto v = fetch(c, "POST", "/v1/destinations/" + percent_encode(key) + ":pause", &exit,
+                 json::serialize(body));
+  if (!v) return exit;
+  std::string until = str(v->if_contains("until"));
+  std::cout << fmt::format("{} paused until {} ({})\n", str(v->if_contains("key")),
+                           until.empty() ? "resumed" : until, str(v->if_contains("reason")));
+  return 0;
+}
+
+int cmd_throttle_resume(const ClientFlags& c, const std::string& key) {
+  int exit = 0;
+  auto v = fetch(c, "POST", "/v1/destinations/" + percent_encode(key) + ":resume", &exit);
+  if (!v) return exit;
+  std::cout << str(v->if_contains("key")) << "  " << str(v->if_contains("status")) << "\n";
   return 0;
 }
 

@@ -1,4 +1,5 @@
-// app/commands.h: the client-side CLI commands (send, status, queue, key).
+// app/commands.h: the client-side CLI commands (send, status, queue,
+// throttle, key).
 // Each talks to a running server through the HTTP API and prints a readable
 // answer; --json prints the API's JSON as is. Return value: exit status
 // (0 ok, 1 refused by the server, 2 usage or connection error).
@@ -31,6 +32,18 @@ int cmd_send(const ClientFlags& c, const SendFlags& s);
 int cmd_status(const ClientFlags& c, const std::string& id);
 int cmd_cancel(const ClientFlags& c, const std::string& id);
 int cmd_queue(const ClientFlags& c);
+
+// `vestnik throttle`: GET /v1/throttles as tables (groups, then pauses).
+int cmd_throttle_show(const ClientFlags& c);
+// `vestnik throttle set FILE`: PUT /v1/throttles with the file (TOML, the
+// content of a [throttle] table).
+int cmd_throttle_set(const ClientFlags& c, const std::string& file);
+// `vestnik throttle pause KEY [--for 1h] [--reason TEXT]`; empty
+// `duration`: until resumed; empty `reason`: the server's default.
+int cmd_throttle_pause(const ClientFlags& c, const std::string& key, const std::string& duration,
+                       const std::string& reason);
+// `vestnik throttle resume KEY`.
+int cmd_throttle_resume(const ClientFlags& c, const std::string& key);
 int cmd_key_show(const ClientFlags& c);
 
 }  // namespace app

@@ -63,6 +63,35 @@ int main(int argc, char** argv) {
   auto* queue = cli.add_subcommand("queue", "counts per status and destination");
   add_client_flags(queue);
 
+  // `vestnik throttle` alone shows; the others change the live state until
+  // the next restart or reload. The connection flags are accepted before
+  // and after the verb.
+  auto* throttle = cli.add_subcommand("throttle", "delivery throttles: show, set, pause, resume");
+  add_client_flags(throttle);
+  throttle->require_subcommand(0, 1);
+  auto* throttle_show = throttle->add_subcommand(
+      "show", "groups with effective vs rule limits, open connections, backoffs; pauses (default)");
+  add_client_flags(throttle_show);
+  std::string throttle_file;
+  auto* throttle_set = throttle->add_subcommand(
+      "set", "replace the live rules with FILE until the next restart or reload");
+  add_client_flags(throttle_set);
+  throttle_set->add_option("file", throttle_file, "TOML: the content of a [throttle] table")
+      ->required()
+      ->check(CLI::ExistingFile);
+  std::string throttle_key, throttle_for, throttle_reason;
+  auto* throttle_pause =
+      throttle->add_subcommand("pause", "stop sending to a destination or a throttle group");
+  add_client_flags(throttle_pause);
+  throttle_pause->add_option("key", throttle_key, "destination (email:gmail.com) or group (google)")
+      ->required();
+  throttle_pause->add_option("--for", throttle_for,
+                             "how long, e.g. 90m or 2h (default: until resumed)");
+  throttle_pause->add_option("--reason", throttle_reason, "why (shown by `vestnik throttle`)");
+  auto* throttle_resume = throttle->add_subcommand("resume", "lift a pause");
+  add_client_flags(throttle_resume);
+  throttle_resume->add_option("key", throttle_key, "the paused destination or group")->required();
+
   auto* key = cli.add_subcommand("key", "API keys");
   key->require_subcommand(1);
   auto* key_show = key->add_subcommand("show", "print the generated admin key");
@@ -76,6 +105,12 @@ int main(int argc, char** argv) {
   if (status->parsed()) return app::cmd_status(client, id);
   if (cancel->parsed()) return app::cmd_cancel(client, id);
   if (queue->parsed()) return app::cmd_queue(client);
+  if (throttle_set->parsed()) return app::cmd_throttle_set(client, throttle_file);
+  if (throttle_pause->parsed()) {
+    return app::cmd_throttle_pause(client, throttle_key, throttle_for, throttle_reason);
+  }
+  if (throttle_resume->parsed()) return app::cmd_throttle_resume(client, throttle_key);
+  if (throttle->parsed()) return app::cmd_throttle_show(client);
   if (key_show->parsed()) return app::cmd_key_show(client);
   return 2;
 }
