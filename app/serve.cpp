@@ -20,6 +20,7 @@
 #include "engine/accounting.h"
 #include "engine/engine.h"
 #include "engine/inject.h"
+#include "engine/throttle.h"
 #include "mta/dns.h"
 #include "mta/smtp_server.h"
 #include "queue/queue.h"
@@ -170,6 +171,25 @@ int serve(const ServeOptions& options) {
       core::log::reopen();
       (*accounting)->reopen();
       core::log::info("SIGHUP: logs reopened");
+      // Throttle rules are live: re-read them from the file (the rest of the
+      // file needs a restart). Mail in flight is untouched; groups keep
+      // their state. A file that does not load changes nothing.
+      if (!options.config_path.empty()) {
+        try {
+          auto fresh = core::load_config_file(options.config_path);
+          if (auto st = engine.throttles().replace(fresh->throttle, fresh->smtp); !st) {
+            core::log::error("SIGHUP: throttle rules refused; the old ones stay",
+                             {{"error", st.error().to_string()}});
+          } else {
+            core::log::info("SIGHUP: throttle rules reloaded",
+                            {{"file", options.config_path}, {"rules", fresh->throttle.rules.size()},
+                             {"backoff_rules", fresh->throttle.backoff.size()}});
+          }
+        } catch (const core::ConfigError& e) {
+          core::log::error("SIGHUP: configuration refused; nothing changed",
+                           {{"error", e.what()}, {"file", options.config_path}});
+        }
+      }
       wait_hup();
     });
   };

@@ -42,6 +42,7 @@ class ServerProcess {
   // SIGKILL: a crash.
   void kill9();
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   uint16_t port() const { return port_; }
   const std::string& dir() const { return dir_; }
