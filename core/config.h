@@ -174,6 +174,14 @@ struct SmtpRoute {
   uint16_t port = 25;
 };
 
+// One egress source address ([[smtp.sources]]): outbound sessions bind to
+// `address` and introduce themselves as `ehlo_name` (its PTR name).
+struct SmtpSource {
+  std::string address;    // an IP literal of this machine
+  std::string ehlo_name;  // empty: smtp.ehlo_name
+  uint32_t max_connections = 0;  // sessions from this address at once, over all sites; 0: no own limit
+};
+
 enum class TlsMode : uint8_t {
   kDisabled = 0,       // never STARTTLS
   kOpportunistic = 1,  // STARTTLS when offered, no certificate check; plain if the handshake fails
@@ -201,6 +209,9 @@ struct SmtpConfig {
   std::vector<TlsPolicy> tls_policies;
   std::string ca_file;  // PEM bundle for kRequire; empty: the system's
   std::vector<SmtpRoute> routes;
+  // The egress pool: sessions take the sources in turn (skipping one at its
+  // max_connections). Empty: the OS picks the source address.
+  std::vector<SmtpSource> sources;
   // performance (throttle rules may lower these per destination)
   uint32_t max_connections = 10;               // per destination (MX set)
   uint32_t max_messages_per_connection = 100;  // then QUIT and reconnect

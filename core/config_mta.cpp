@@ -447,6 +447,36 @@ void read_smtp(Section& s, SmtpConfig& c) {
       c.routes.push_back(std::move(route));
     });
   }
+  if (const auto* n = s.get("sources")) {
+    c.sources.clear();
+    std::set<std::string, std::less<>> seen;
+    for_each_table(s.key("sources"), *n, 1'000, [&](Section& src, size_t) {
+      SmtpSource source;
+      std::string address = src.required_str("address");
+      const auto* node = src.get("address");
+      if (address.size() >= 2 && address.front() == '[' && address.back() == ']')
+        address = address.substr(1, address.size() - 2);
+      // Canonical text (inet_ntop), so duplicates are found whatever the spelling.
+      unsigned char buf[16];
+      char text[INET6_ADDRSTRLEN] = {};
+      const int family = address.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+      if (inet_pton(family, address.c_str(), buf) != 1 ||
+          inet_ntop(family, buf, text, sizeof text) == nullptr) {
+        fail(src.key("address"), *node,
+             fmt::format("\"{}\" is not an IP address (e.g. \"192.0.2.10\", \"2001:db8::10\")", address));
+      }
+      source.address = text;
+      if (!seen.insert(source.address).second) {
+        fail(src.key("address"), *node, fmt::format("duplicate source address \"{}\"", source.address));
+      }
+      if (const auto* e = src.get("ehlo_name")) {
+        source.ehlo_name = read_string(src.key("ehlo_name"), *e);
+        check_host_name(src.key("ehlo_name"), *e, source.ehlo_name);
+      }
+      src.integer("max_connections", &source.max_connections, 0, 100'000);
+      c.sources.push_back(std::move(source));
+    });
+  }
   s.integer("max_connections", &c.max_connections, 1, 10'000);
   s.integer("max_messages_per_connection", &c.max_messages_per_connection, 1, 100'000);
   s.integer("max_recipients_per_transaction", &c.max_recipients_per_transaction, 1, 1000);

@@ -238,6 +238,30 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
   asio::any_io_executor ex;
   std::string token_key;
   std::string ehlo_name;
+  // The egress pool ([[smtp.sources]]); empty: the OS picks.
+  struct Source {
+    asio::ip::address address;
+    std::string ehlo_name;
+    uint32_t max_connections = 0;  // 0: no own limit
+    std::atomic<uint32_t> open{0};
+  };
+  std::vector<std::unique_ptr<Source>> sources;
+  std::atomic<size_t> next_source{0};
+
+  // The next source in turn with a free connection (counted open), or null
+  // when every one is at its limit. REQUIRES: sources not empty.
+  Source* take_source() {
+    const size_t n = sources.size();
+    const size_t start = next_source.fetch_add(1);
+    for (size_t i = 0; i < n; ++i) {
+      Source& src = *sources[(start + i) % n];
+      uint32_t open = src.open.load();
+      while (src.max_connections == 0 || open < src.max_connections) {
+        if (src.open.compare_exchange_weak(open, open + 1)) return &src;
+      }
+    }
+    return nullptr;
+  }
   asio::ssl::context opportunistic;
   asio::ssl::context verifying;
 
@@ -435,20 +459,35 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
     if (site.sessions == 0 && !site.retry_armed) {
       // Nobody serves this site: ask again when the connection rate allows
       // (retry_in), or soon when the group is at its limit elsewhere.
-      site.retry_armed = true;
-      auto timer = std::make_shared<asio::steady_timer>(ex);
-      timer->expires_after(retry_in.count() > 0 ? retry_in : kLimitRecheck);
-      timer->async_wait([self = shared_from_this(), sp, timer](boost::system::error_code) {
-        size_t spawn = 0;
-        {
-          std::lock_guard lock(sp->mu);
-          sp->retry_armed = false;
-          if (!sp->queue.empty() && !self->is_stopping()) spawn = self->kick(sp);
-        }
-        for (size_t i = 0; i < spawn; ++i) self->spawn_session(sp);
-      });
+      arm_retry(sp, retry_in.count() > 0 ? retry_in : core::Duration(kLimitRecheck));
     }
     return n;
+  }
+
+  // Kicks the site again after `delay`. REQUIRES: site.mu held.
+  void arm_retry(const std::shared_ptr<Site>& sp, core::Duration delay) {
+    sp->retry_armed = true;
+    auto timer = std::make_shared<asio::steady_timer>(ex);
+    timer->expires_after(delay);
+    timer->async_wait([self = shared_from_this(), sp, timer](boost::system::error_code) {
+      size_t spawn = 0;
+      {
+        std::lock_guard lock(sp->mu);
+        sp->retry_armed = false;
+        if (!sp->queue.empty() && !self->is_stopping()) spawn = self->kick(sp);
+      }
+      for (size_t i = 0; i < spawn; ++i) self->spawn_session(sp);
+    });
+  }
+
+  // A session kick() counted could not start (every source address at its
+  // limit): give its slot back and look again soon if nobody serves the site.
+  void give_back(const std::shared_ptr<Site>& sp) {
+    std::lock_guard lock(sp->mu);
+    --sp->sessions;
+    release_connection(*sp);
+    if (sp->sessions == 0 && !sp->queue.empty() && !sp->retry_armed && !is_stopping())
+      arm_retry(sp, core::Duration(kLimitRecheck));
   }
 
   // A session counted by kick() ended (or never opened).
@@ -522,6 +561,24 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
     }
     mta::SessionOptions opts;
     opts.ehlo_name = self->ehlo_name;
+    // An egress source: its address and its own EHLO name.
+    Source* source = nullptr;
+    if (!self->sources.empty()) {
+      source = self->take_source();
+      if (source == nullptr) {
+        self->give_back(site);
+        co_return;
+      }
+      opts.source = source->address;
+      if (!source->ehlo_name.empty()) opts.ehlo_name = source->ehlo_name;
+    }
+    // Gives the source's connection back however the session ends.
+    struct SourceGuard {
+      Source* s;
+      ~SourceGuard() {
+        if (s) s->open.fetch_sub(1);
+      }
+    } source_guard{source};
     opts.tls = site->tls;
     opts.opportunistic = &self->opportunistic;
     opts.verifying = &self->verifying;
@@ -673,6 +730,19 @@ core::Result<std::shared_ptr<EmailTransport>> EmailTransport::create(
     char host[256] = {};
     if (gethostname(host, sizeof host - 1) == 0 && host[0]) impl->ehlo_name = host;
     else impl->ehlo_name = "localhost";
+  }
+  for (size_t i = 0; i < config->smtp.sources.size(); ++i) {
+    const core::SmtpSource& src = config->smtp.sources[i];
+    auto s = std::make_unique<Impl::Source>();
+    boost::system::error_code aec;
+    s->address = asio::ip::make_address(src.address, aec);
+    if (aec) {
+      return core::invalid_argument("smtp.sources[" + std::to_string(i) + "].address",
+                                    "not an IP address: " + src.address);
+    }
+    s->ehlo_name = src.ehlo_name;
+    s->max_connections = src.max_connections;
+    impl->sources.push_back(std::move(s));
   }
   for (asio::ssl::context* ctx : {&impl->opportunistic, &impl->verifying}) {
     SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);

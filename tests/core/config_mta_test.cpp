@@ -462,6 +462,28 @@ TEST_F(ConfigMtaTest, RejectsBadSmtp) {
   });
 }
 
+TEST_F(ConfigMtaTest, EgressSources) {
+  auto c = load_config_string("[[smtp.sources]]\naddress = \"192.0.2.10\"\nehlo_name = \"out1.example.com\"\n"
+                "max_connections = 20\n[[smtp.sources]]\naddress = \"[2001:DB8::0:10]\"\n");
+  ASSERT_EQ(c->smtp.sources.size(), 2u);
+  EXPECT_EQ(c->smtp.sources[0].address, "192.0.2.10");
+  EXPECT_EQ(c->smtp.sources[0].ehlo_name, "out1.example.com");
+  EXPECT_EQ(c->smtp.sources[0].max_connections, 20u);
+  EXPECT_EQ(c->smtp.sources[1].address, "2001:db8::10") << "canonical form";
+  EXPECT_EQ(c->smtp.sources[1].max_connections, 0u);
+  expect_bad({
+      {"[[smtp.sources]]\nehlo_name = \"a.example\"", "smtp.sources[0].address", "required"},
+      {"[[smtp.sources]]\naddress = \"out.example.com\"", "smtp.sources[0].address",
+       "not an IP address"},
+      {"[[smtp.sources]]\naddress = \"192.0.2.1\"\n[[smtp.sources]]\naddress = \"192.0.2.1\"",
+       "smtp.sources[1].address", "duplicate source address"},
+      {"[[smtp.sources]]\naddress = \"192.0.2.1\"\nehlo_name = \"bad_name\"",
+       "smtp.sources[0].ehlo_name", "not a host name"},
+      {"[[smtp.sources]]\naddress = \"192.0.2.1\"\nport = 25", "smtp.sources[0].port",
+       "unknown key"},
+  });
+}
+
 TEST_F(ConfigMtaTest, RejectsBadSmtpTimeouts) {
   std::vector<BadCase> cases;
   for (std::string k :

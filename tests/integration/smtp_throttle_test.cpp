@@ -9,7 +9,9 @@
 #include <signal.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "../mta/peers.h"
@@ -177,6 +179,42 @@ rate = "5/min"
   EXPECT_TRUE(server_->running());
   const std::string id = post("ivan@school.test");
   EXPECT_TRUE(wait_until([&] { return server_->status_of(id) == "delivered"; }));
+}
+
+TEST_F(SmtpThrottleTest, EgressSourcesTakeTurnsEachWithItsOwnEhloName) {
+  server_->stop();
+  std::filesystem::create_directories(dir_.path() + "/egress");
+  server_ = std::make_unique<ServerProcess>(dir_.path() + "/egress", toml(R"(
+[[smtp.sources]]
+address = "127.0.0.2"
+ehlo_name = "out1.vestnik.test"
+
+[[smtp.sources]]
+address = "127.0.0.3"
+ehlo_name = "out2.vestnik.test"
+
+[throttle.default]
+messages_per_connection = 1
+)"));
+  std::string err;
+  ASSERT_TRUE(server_->start(&err)) << err;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(post("user" + std::to_string(i) + "@d" + std::to_string(i) + ".test"));
+  for (const auto& id : ids)
+    ASSERT_TRUE(wait_until([&] { return server_->status_of(id) == "delivered"; })) << server_->log_text();
+  std::map<std::string, std::string> helo_of;  // peer address -> EHLO name
+  std::map<std::string, int> count;
+  std::ifstream in(dir_.path() + "/record.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const json::object r = json::parse(line).as_object();
+    const std::string peer(r.at("peer").as_string());
+    helo_of[peer] = std::string(r.at("helo").as_string());
+    ++count[peer];
+  }
+  EXPECT_EQ(helo_of, (std::map<std::string, std::string>{{"127.0.0.2", "out1.vestnik.test"},
+                                                         {"127.0.0.3", "out2.vestnik.test"}}));
+  EXPECT_EQ(count["127.0.0.2"], 2);
+  EXPECT_EQ(count["127.0.0.3"], 2);
 }
 
 }  // namespace

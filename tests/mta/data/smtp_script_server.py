@@ -44,11 +44,12 @@ def rule_reply(stage, addr):
     return None
 
 
-def record(mail_from, rcpts, data):
+def record(mail_from, rcpts, data, peer="", helo=""):
     if record_path:
         with open(record_path, "a") as f:
             f.write(json.dumps({"mail_from": mail_from, "rcpt_tos": rcpts,
-                                "data": data.decode("latin-1")}) + "\n")
+                                "data": data.decode("latin-1"),
+                                "peer": peer, "helo": helo}) + "\n")
 
 
 class Handler:
@@ -64,7 +65,8 @@ class Handler:
             reply = rule_reply("data", a)
             if reply:
                 return reply
-        record(envelope.mail_from, envelope.rcpt_tos, envelope.original_content or envelope.content)
+        record(envelope.mail_from, envelope.rcpt_tos, envelope.original_content or envelope.content,
+               session.peer[0] if session.peer else "", session.host_name or "")
         return "250 2.0.0 OK queued"
 
 
