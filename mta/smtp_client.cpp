@@ -12,7 +12,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -296,15 +295,20 @@ class SmtpSession::Impl {
     // SNI, and the name to verify when the context verifies.
     SSL_set_tlsext_host_name(ssl, host.c_str());
     if (options_.tls == core::TlsMode::kRequire) {
-      stream_.set_verify_callback(asio::ssl::host_name_verification(host));
+      // OpenSSL checks the name as part of chain verification, so a
+      // mismatch fails like any bad certificate (a proper alert to the
+      // peer, the reason in SSL_get_verify_result).
+      SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      SSL_set1_host(ssl, host.c_str());
     }
     stream_.next_layer().expires_after(cfg_.tls_timeout);
     auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::client, kTuple);
     if (ec) {
       failure->tls_failed = true;
-      failure->reply = local_reply(
-          "4.7.5", fmt::format("TLS handshake with {}[{}] failed: {}", host, info_.ip,
-                               ec == beast::error::timeout ? std::string("timed out") : ec.message()));
+      std::string why = ec == beast::error::timeout ? std::string("timed out") : ec.message();
+      if (const long v = SSL_get_verify_result(ssl); v != X509_V_OK && ec != beast::error::timeout)
+        why += fmt::format(" ({})", X509_verify_cert_error_string(v));
+      failure->reply = local_reply("4.7.5", fmt::format("TLS handshake with {}[{}] failed: {}", host, info_.ip, why));
       close();
       co_return false;
     }
