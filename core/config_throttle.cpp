@@ -536,9 +536,14 @@ const ThrottleConfig& builtin_throttle_rules() {
 }
 
 ThrottleConfig parse_throttle_toml(std::string_view toml_text, const std::string& source) {
-  const toml::table t = config_detail::parse_document(toml_text, source);
+  const toml::table doc = config_detail::parse_document(toml_text, source);
+  // A fragment copied from the config file ([throttle], [throttle.default],
+  // [[throttle.rules]] ...) is the same table one level down.
+  const toml::table* t = &doc;
+  if (doc.size() == 1 && doc.contains("throttle") && doc.get("throttle")->is_table())
+    t = doc.get("throttle")->as_table();
   ThrottleConfig c;
-  config_detail::Section s(t, "throttle");
+  config_detail::Section s(*t, "throttle");
   config_detail::read_throttle(s, c);
   s.finish();
   config_detail::complete_throttle(c);

@@ -716,6 +716,11 @@ action = "suspend"
       parse_throttle_toml("builtin_rules = false\n[default]\nrate = \"7/min\"\n", "<api>");
   EXPECT_EQ(p.defaults, c->throttle.defaults);
   EXPECT_TRUE(p.rules.empty());
+  // A fragment copied from the file, [throttle...] headers and all.
+  const ThrottleConfig copied = parse_throttle_toml(
+      "[throttle]\nbuiltin_rules = false\n[throttle.default]\nrate = \"7/min\"\n", "<api>");
+  EXPECT_EQ(copied.defaults, c->throttle.defaults);
+  EXPECT_TRUE(copied.rules.empty());
 
   const auto error = [](const std::string& text) -> std::string {
     try {
@@ -732,9 +737,9 @@ action = "suspend"
   EXPECT_EQ(error("[[backoff]]\nname = \"a\"\naction = \"suspend\"\nmatch = \"(\"\n")
                 .rfind("throttle.backoff[0].match: invalid regular expression \"(\": ", 0),
             0u);
-  // Keys of the whole file are unknown here.
-  EXPECT_EQ(error("[throttle]\nrecovery_step = \"5m\"\n"),
-            "throttle.throttle: unknown key (line 1)");
+  // Other sections of the whole file are unknown here.
+  EXPECT_EQ(error("[throttle]\nrecovery_step = \"5m\"\n[smtp]\nport = 25\n"),
+            "throttle.smtp: unknown key (line 3)");
   // TOML syntax errors have no key.
   const std::string syntax = error("rules = [");
   EXPECT_TRUE(syntax.starts_with("<api>:1:")) << syntax;
