@@ -114,6 +114,14 @@ void Dispatcher::release_holds(core::TimePoint now, bool all) {
     bool later = false;
     for (const auto& [at, n] : holds_) later |= n == name;
     if (later && !all) continue;
+    // Still paused by an operator: stay held (the admission keeps its mail
+    // in the spool) instead of leasing it only to send it back, which would
+    // add an event to every message each time.
+    if (!all && throttles_ != nullptr &&
+        (throttles_->paused(name, now) || (q->group && throttles_->paused(q->group->name(), now)))) {
+      holds_.emplace(now + std::max(cfg_.ready_full_delay, core::Duration(1000)), name);
+      continue;
+    }
     q->set_held(false);
     ready_.reschedule(*q);
     ++progress_;
