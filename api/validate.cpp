@@ -14,6 +14,7 @@
 
 #include "api/draft.h"
 #include "api/utf8.h"
+#include "core/address.h"
 #include "core/time_format.h"
 
 namespace api {
@@ -34,104 +35,6 @@ using core::Status;
 bool is_alpha(unsigned char c) noexcept { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
 bool is_alnum(unsigned char c) noexcept { return is_alpha(c) || is_digit(c); }
-
-// RFC 5322 atext.
-bool is_atext(unsigned char c) noexcept {
-  constexpr std::string_view kSpecials = "!#$%&'*+-/=?^_`{|}~";
-  return is_alnum(c) || (c != 0 && kSpecials.find(char(c)) != std::string_view::npos);
-}
-
-// Dot-string = Atom *("." Atom), atoms of atext or UTF-8 (RFC 6531).
-bool valid_dot_string(std::string_view s) noexcept {
-  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  bool prev_dot = false;
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = p[i];
-    if (c == '.') {
-      if (prev_dot) return false;
-      prev_dot = true;
-      ++i;
-      continue;
-    }
-    prev_dot = false;
-    if (c < 0x80) {
-      if (!is_atext(c)) return false;
-      ++i;
-    } else {
-      const size_t len = utf8::sequence_length(p + i, s.size() - i);
-      if (len == 0) return false;
-      i += len;
-    }
-  }
-  return true;
-}
-
-// Quoted-string = DQUOTE *QcontentSMTP DQUOTE (RFC 5321 4.1.2, RFC 6531).
-bool valid_quoted_string(std::string_view s) noexcept {
-  if (s.size() < 2 || s.front() != '"' || s.back() != '"') return false;
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t end = s.size() - 1;
-  for (size_t i = 1; i < end;) {
-    const unsigned char c = p[i];
-    if (c == '\\') {
-      if (i + 1 >= end || p[i + 1] < 32 || p[i + 1] > 126) return false;
-      i += 2;
-    } else if (c == '"') {
-      return false;
-    } else if (c >= 32 && c <= 126) {
-      ++i;
-    } else if (c >= 0x80) {
-      const size_t len = utf8::sequence_length(p + i, end - i);
-      if (len == 0) return false;
-      i += len;
-    } else {
-      return false;  // control characters, including CR and LF
-    }
-  }
-  return true;
-}
-
-// One domain label: LDH (letters, digits, hyphen; no hyphen at either end),
-// or an IDN U-label: the same with UTF-8 letters mixed in.
-bool valid_label(std::string_view label) noexcept {
-  if (label.empty() || label.size() > Limits::kDomainLabel) return false;
-  if (label.front() == '-' || label.back() == '-') return false;
-  const auto* p = reinterpret_cast<const unsigned char*>(label.data());
-  for (size_t i = 0; i < label.size();) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      if (!is_alnum(c) && c != '-') return false;
-      ++i;
-    } else {
-      const size_t len = utf8::sequence_length(p + i, label.size() - i);
-      if (len == 0) return false;
-      i += len;
-    }
-  }
-  return true;
-}
-
-bool valid_domain(std::string_view d) noexcept {
-  if (d.empty() || d.size() > Limits::kEmailDomain) return false;
-  size_t labels = 0;
-  std::string_view last;
-  while (true) {
-    const size_t dot = d.find('.');
-    const std::string_view label = d.substr(0, dot);
-    if (!valid_label(label)) return false;
-    ++labels;
-    last = label;
-    if (dot == std::string_view::npos) break;
-    d.remove_prefix(dot + 1);
-  }
-  if (labels < 2) return false;  // a bare host name cannot receive mail from us
-  // An all-numeric last label is an IP address in disguise, not a domain.
-  for (unsigned char c : last) {
-    if (!is_digit(c)) return true;
-  }
-  return false;
-}
 
 bool all_of(std::string_view s, bool (*pred)(unsigned char) noexcept) noexcept {
   for (unsigned char c : s) {
@@ -300,18 +203,7 @@ bool is_header_safe(std::string_view s) noexcept {
   return true;
 }
 
-bool is_valid_email(std::string_view s) noexcept {
-  if (s.size() < 3 || s.size() > Limits::kEmail) return false;
-  const size_t at = s.rfind('@');
-  if (at == std::string_view::npos || at == 0) return false;
-  const std::string_view local = s.substr(0, at);
-  const std::string_view domain = s.substr(at + 1);
-  if (local.size() > Limits::kEmailLocalPart) return false;
-  const bool local_ok = local.front() == '"' ? valid_quoted_string(local) : valid_dot_string(local);
-  if (!local_ok) return false;
-  if (!domain.empty() && domain.front() == '[') return false;  // address literal: refused
-  return valid_domain(domain);
-}
+bool is_valid_email(std::string_view s) noexcept { return core::is_valid_mailbox(s, true); }
 
 bool is_e164(std::string_view s) noexcept {
   if (s.size() < 8 || s.size() > 16 || s[0] != '+') return false;
