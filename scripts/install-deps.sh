@@ -12,6 +12,7 @@ PKGS=(
   libssl-dev libc-ares-dev liburing-dev liblmdb-dev lmdb-utils
   libprotobuf-dev protobuf-compiler
   libfmt-dev libtomlplusplus-dev libcli11-dev libidn2-dev
+  libjemalloc-dev
   # runtime data: time zones for the templates' date filters
   tzdata
   # tests and benchmarks
