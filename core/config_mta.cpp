@@ -480,6 +480,7 @@ void read_smtp(Section& s, SmtpConfig& c) {
   s.integer("max_connections", &c.max_connections, 1, 10'000);
   s.integer("max_messages_per_connection", &c.max_messages_per_connection, 1, 100'000);
   s.integer("max_recipients_per_transaction", &c.max_recipients_per_transaction, 1, 1000);
+  s.boolean("pipeline_messages", &c.pipeline_messages);
   const std::pair<std::string_view, Duration*> timeouts[] = {
       {"idle_timeout", &c.idle_timeout},
       {"connect_timeout", &c.connect_timeout},

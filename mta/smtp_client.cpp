@@ -369,20 +369,92 @@ class SmtpSession::Impl {
     for (size_t i = from; i < res.recipients.size(); ++i) res.recipients[i] = {reply, stage};
   }
 
+  // A transaction whose content waits for the next transaction's commands
+  // (pipelining across messages). Deciding it needs only the replies so
+  // far and the reply to its final dot.
+  struct Staged {
+    TransactionResult res;  // recipients refused at MAIL or RCPT are set
+    std::vector<Reply> rcpt;
+    Reply mail;
+  };
+
+  bool can_stage() const noexcept {
+    return cfg_.pipeline_messages && caps_.pipelining && !caps_.chunking;
+  }
+
+  // Decides the staged transaction with the reply to its final dot. No
+  // RSET whatever the reply: the end of the content ends the transaction
+  // (RFC 5321 §4.1.1.4), and the next MAIL may already be on its way.
+  TransactionResult finish_staged(const Reply& end) {
+    Staged s = std::move(*staged_);
+    staged_.reset();
+    TransactionResult res = std::move(s.res);
+    for (size_t i = 0; i < res.recipients.size(); ++i) {
+      if (s.mail.code == 250 && (s.rcpt[i].code == 250 || s.rcpt[i].code == 251))
+        res.recipients[i] = {end.to_core(), Stage::kDataEnd};
+    }
+    if (end.code == 421) {
+      res.connection_lost = true;
+      close();
+    } else if (end.klass() == 2) {
+      ++transactions_;
+    }
+    return res;
+  }
+
+  // The staged transaction when the connection failed before its reply.
+  TransactionResult fail_staged(const core::Reply& fail) {
+    Staged s = std::move(*staged_);
+    staged_.reset();
+    TransactionResult res = std::move(s.res);
+    fail_accepted(res, s.rcpt, s.mail, fail, Stage::kConnection);
+    res.connection_lost = true;
+    return res;
+  }
+
+  asio::awaitable<std::optional<TransactionResult>> flush_staged() {
+    if (!staged_) co_return std::nullopt;
+    core::Reply fail;
+    if (lost_) co_return fail_staged(local_reply("4.4.2", "session already closed"));
+    Reply end;
+    if (!co_await write_data(stuffed_, cfg_.data_block_timeout, &fail) ||
+        !co_await read_reply(&end, cfg_.data_done_timeout, "after the final dot", &fail)) {
+      co_return fail_staged(fail);
+    }
+    co_return finish_staged(end);
+  }
+
   asio::awaitable<TransactionResult> send(const Transaction& t) {
+    SmtpSession::Sent out;
+    co_await transact(t, false, &out);
+    co_return std::move(*out.current);
+  }
+
+  // One transaction (see SmtpSession::send_pipelined). With `may_stage`
+  // the content of this transaction may be left staged (out->current
+  // empty); a transaction staged before is written and decided first
+  // (out->previous).
+  asio::awaitable<void> transact(const Transaction& t, bool may_stage, SmtpSession::Sent* out) {
     TransactionResult res;
     const size_t n = t.rcpt_to.size();
     res.recipients.resize(n);
     if (lost_) {
+      if (staged_) out->previous = fail_staged(local_reply("4.4.2", "session already closed"));
       fail_rest(res, 0, local_reply("4.4.2", "session already closed"), Stage::kConnection);
       res.connection_lost = true;
-      co_return res;
+      {
+      out->current = std::move(res);
+      co_return;
+    }
     }
     bool utf8 = t.smtputf8 || needs_utf8(t.mail_from);
     for (const auto& r : t.rcpt_to) utf8 = utf8 || needs_utf8(r);
     if (utf8 && !caps_.smtputf8) {
       fail_rest(res, 0, core::Reply{553, "5.6.7", fmt::format("{} does not support SMTPUTF8, which this message needs", info_.host)}, Stage::kMail);
-      co_return res;
+      {
+      out->current = std::move(res);
+      co_return;
+    }
     }
     Transaction tx = t;
     tx.smtputf8 = utf8;
@@ -391,7 +463,24 @@ class SmtpSession::Impl {
     size_t wire_size = t.data.size();
     if (caps_.size && caps_.max_size && wire_size > caps_.max_size) {
       fail_rest(res, 0, core::Reply{552, "5.3.4", fmt::format("message of {} octets exceeds the {} octet limit of {}", wire_size, caps_.max_size, info_.host)}, Stage::kMail);
-      co_return res;
+      {
+      out->current = std::move(res);
+      co_return;
+    }
+    }
+
+    const bool hold = may_stage && can_stage();
+    if (staged_ && !hold) {
+      // Nothing to pipeline the staged content with: send it on its own.
+      out->previous = co_await flush_staged();
+      if (lost_) {
+        fail_rest(res, 0, local_reply("4.4.2", "session already closed"), Stage::kConnection);
+        res.connection_lost = true;
+        {
+      out->current = std::move(res);
+      co_return;
+    }
+      }
     }
 
     // Commands of one pipelined group: MAIL, RCPT..., DATA or BDAT.
@@ -410,26 +499,68 @@ class SmtpSession::Impl {
         if (!co_await write(bufs, cfg_.data_block_timeout, "sending the transaction", &fail)) {
           fail_rest(res, 0, fail, Stage::kConnection);
           res.connection_lost = true;
-          co_return res;
+          {
+      out->current = std::move(res);
+      co_return;
+    }
         }
       } else {
         cmd_ += "DATA\r\n";
-        if (!co_await write(asio::buffer(cmd_), cfg_.mail_timeout, "sending MAIL", &fail)) {
+        bool sent = false;
+        if (!staged_) {
+          sent = co_await write(asio::buffer(cmd_), cfg_.mail_timeout, "sending MAIL", &fail);
+        } else if (stuffed_.size() <= kWriteChunk) {
+          // The staged content is the first "command" of this group.
+          std::array<asio::const_buffer, 2> bufs{asio::buffer(stuffed_), asio::buffer(cmd_)};
+          sent = co_await write(bufs, cfg_.data_block_timeout, "sending the message", &fail);
+        } else {
+          sent = co_await write_data(stuffed_, cfg_.data_block_timeout, &fail) &&
+                 co_await write(asio::buffer(cmd_), cfg_.mail_timeout, "sending MAIL", &fail);
+        }
+        if (sent && staged_) {
+          Reply end;
+          if (!co_await read_reply(&end, cfg_.data_done_timeout, "after the final dot", &fail)) {
+            sent = false;
+          } else {
+            out->previous = finish_staged(end);
+            if (end.code == 421) {
+              // The peer closed after the staged message: this one was
+              // never looked at.
+              fail_rest(res, 0, end.to_core(), Stage::kConnection);
+              res.connection_lost = true;
+              {
+      out->current = std::move(res);
+      co_return;
+    }
+            }
+          }
+        }
+        if (!sent) {
+          if (staged_) out->previous = fail_staged(fail);
           fail_rest(res, 0, fail, Stage::kConnection);
           res.connection_lost = true;
-          co_return res;
+          {
+      out->current = std::move(res);
+      co_return;
+    }
         }
       }
       if (!co_await read_reply(&mail, cfg_.mail_timeout, "after MAIL", &fail)) {
         fail_rest(res, 0, fail, Stage::kConnection);
         res.connection_lost = true;
-        co_return res;
+        {
+      out->current = std::move(res);
+      co_return;
+    }
       }
       for (size_t i = 0; i < n; ++i) {
         if (!co_await read_reply(&rcpt[i], cfg_.rcpt_timeout, "after RCPT", &fail)) {
           fail_rest(res, 0, fail, Stage::kConnection);
           res.connection_lost = true;
-          co_return res;
+          {
+      out->current = std::move(res);
+      co_return;
+    }
         }
       }
     } else {
@@ -437,12 +568,18 @@ class SmtpSession::Impl {
           !co_await read_reply(&mail, cfg_.mail_timeout, "after MAIL", &fail)) {
         fail_rest(res, 0, fail, Stage::kConnection);
         res.connection_lost = true;
-        co_return res;
+        {
+      out->current = std::move(res);
+      co_return;
+    }
       }
       if (mail.code != 250) {
         fail_rest(res, 0, mail.to_core(), Stage::kMail);
         co_await after_failed(mail, res);
-        co_return res;
+        {
+      out->current = std::move(res);
+      co_return;
+    }
       }
       for (size_t i = 0; i < n; ++i) {
         cmd_ = fmt::format("RCPT TO:<{}>\r\n", tx.rcpt_to[i]);
@@ -450,7 +587,10 @@ class SmtpSession::Impl {
             !co_await read_reply(&rcpt[i], cfg_.rcpt_timeout, "after RCPT", &fail)) {
           fail_rest(res, 0, fail, Stage::kConnection);
           res.connection_lost = true;
-          co_return res;
+          {
+      out->current = std::move(res);
+      co_return;
+    }
         }
         if (rcpt[i].code == 421) break;
       }
@@ -460,7 +600,10 @@ class SmtpSession::Impl {
       fail_rest(res, 0, mail.to_core(), Stage::kConnection);
       res.connection_lost = true;
       close();
-      co_return res;
+      {
+      out->current = std::move(res);
+      co_return;
+    }
     }
     for (size_t i = 0; i < n; ++i) {
       if (rcpt[i].code != 421) continue;
@@ -473,7 +616,10 @@ class SmtpSession::Impl {
       }
       res.connection_lost = true;
       close();
-      co_return res;
+      {
+      out->current = std::move(res);
+      co_return;
+    }
     }
     size_t accepted = 0;
     bool content_sent = false;
@@ -495,7 +641,10 @@ class SmtpSession::Impl {
       if (!co_await read_reply(&data_reply, t1, chunking ? "after BDAT" : "after DATA", &fail)) {
         fail_accepted(res, rcpt, mail, fail, Stage::kConnection);
         res.connection_lost = true;
-        co_return res;
+        {
+      out->current = std::move(res);
+      co_return;
+    }
       }
       content_sent = chunking;
       if (!chunking && data_reply.code == 354) {
@@ -508,19 +657,35 @@ class SmtpSession::Impl {
               !co_await read_reply(&ignored, cfg_.data_done_timeout, "after the final dot", &fail)) {
             res.connection_lost = true;
           }
-          co_return res;
+          {
+      out->current = std::move(res);
+      co_return;
+    }
+        }
+        if (hold) {
+          // Held back until the next transaction's commands (or flush).
+          stuffed_.clear();
+          dot_stuff(t.data, &stuffed_);
+          staged_ = Staged{std::move(res), std::move(rcpt), mail};
+          co_return;
         }
         if (!co_await send_content(t.data, &data_reply, &fail)) {
           fail_accepted(res, rcpt, mail, fail, Stage::kConnection);
           res.connection_lost = true;
-          co_return res;
+          {
+      out->current = std::move(res);
+      co_return;
+    }
         }
         content_sent = true;
       }
     } else {
       if (accepted == 0 || mail.code != 250) {
         co_await after_failed(mail, res);
-        co_return res;
+        {
+      out->current = std::move(res);
+      co_return;
+    }
       }
       if (chunking) {
         cmd_ = fmt::format("BDAT {} LAST\r\n", t.data.size());
@@ -529,7 +694,10 @@ class SmtpSession::Impl {
             !co_await read_reply(&data_reply, cfg_.data_done_timeout, "after BDAT", &fail)) {
           fail_accepted(res, rcpt, mail, fail, Stage::kConnection);
           res.connection_lost = true;
-          co_return res;
+          {
+      out->current = std::move(res);
+      co_return;
+    }
         }
         content_sent = true;
       } else {
@@ -538,13 +706,19 @@ class SmtpSession::Impl {
             !co_await read_reply(&data_reply, cfg_.data_timeout, "after DATA", &fail)) {
           fail_accepted(res, rcpt, mail, fail, Stage::kConnection);
           res.connection_lost = true;
-          co_return res;
+          {
+      out->current = std::move(res);
+      co_return;
+    }
         }
         if (data_reply.code == 354) {
           if (!co_await send_content(t.data, &data_reply, &fail)) {
             fail_accepted(res, rcpt, mail, fail, Stage::kConnection);
             res.connection_lost = true;
-            co_return res;
+            {
+      out->current = std::move(res);
+      co_return;
+    }
           }
           content_sent = true;
         }
@@ -552,7 +726,10 @@ class SmtpSession::Impl {
     }
     if (accepted == 0 || mail.code != 250) {
       co_await after_failed(mail, res);
-      co_return res;
+      {
+      out->current = std::move(res);
+      co_return;
+    }
     }
     // Only a reply to the end of the content decides the message; a
     // refused DATA command is about the transaction.
@@ -568,7 +745,10 @@ class SmtpSession::Impl {
     } else {
       co_await reset(res);
     }
-    co_return res;
+    {
+      out->current = std::move(res);
+      co_return;
+    }
   }
 
   // Recipients accepted at RCPT whose fate the content phase would have
@@ -615,6 +795,12 @@ class SmtpSession::Impl {
 
   asio::awaitable<void> quit() {
     if (lost_) co_return;
+    if (staged_) {
+      // The peer waits for content nobody will send (a caller's bug):
+      // leave without QUIT so that it discards the transaction.
+      close();
+      co_return;
+    }
     static constexpr std::string_view kQuit = "QUIT\r\n";
     core::Reply fail;
     Reply r;
@@ -637,7 +823,8 @@ class SmtpSession::Impl {
   std::string rbuf_;
   size_t rpos_ = 0;
   std::string cmd_;
-  std::string stuffed_;
+  std::string stuffed_;  // the content being sent, or the staged content
+  std::optional<Staged> staged_;
 };
 
 SmtpSession::SmtpSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -658,6 +845,15 @@ asio::awaitable<SmtpSession::Opened> SmtpSession::open(asio::any_io_executor exe
 }
 
 asio::awaitable<TransactionResult> SmtpSession::send(const Transaction& t) { return impl_->send(t); }
+asio::awaitable<SmtpSession::Sent> SmtpSession::send_pipelined(const Transaction& t) {
+  Sent out;
+  co_await impl_->transact(t, true, &out);
+  co_return out;
+}
+asio::awaitable<std::optional<TransactionResult>> SmtpSession::flush() {
+  return impl_->flush_staged();
+}
+bool SmtpSession::staged() const noexcept { return impl_->staged_.has_value(); }
 asio::awaitable<void> SmtpSession::quit() { return impl_->quit(); }
 void SmtpSession::close() noexcept { impl_->close(); }
 bool SmtpSession::usable() const noexcept { return !impl_->lost_; }

@@ -126,9 +126,30 @@ class SmtpSession {
   // Messages larger than the peer's SIZE are refused locally with 552
   // 5.3.4; a message that needs SMTPUTF8 when the peer lacks it, with 553
   // 5.6.7. After a failed transaction the session is reset (RSET).
+  // REQUIRES: !staged() (use send_pipelined and flush to pipeline).
   boost::asio::awaitable<TransactionResult> send(const Transaction& t);
 
+  // Pipelining across transactions (RFC 2920 §3.1: message content may be
+  // the first "command" of a group). When the peer offers PIPELINING but
+  // not CHUNKING, and config.pipeline_messages is on, a transaction whose
+  // DATA got 354 keeps its content staged instead of writing it at once;
+  // the next send_pipelined writes that content and its own MAIL/RCPT/DATA
+  // in one write, then reads the staged message's final reply before its
+  // own. So a stream of messages costs one round trip each instead of two.
+  // The caller must call send_pipelined again or flush() at once: the peer
+  // is waiting for the content (its data timeout runs). Otherwise this is
+  // send(): same replies, same classification.
+  struct Sent {
+    std::optional<TransactionResult> previous;  // the staged transaction, now decided
+    std::optional<TransactionResult> current;   // empty: this one is staged now
+  };
+  boost::asio::awaitable<Sent> send_pipelined(const Transaction& t);
+  // Writes the staged content, if any, and returns its transaction's result.
+  boost::asio::awaitable<std::optional<TransactionResult>> flush();
+  bool staged() const noexcept;
+
   // QUIT and close, within quit_timeout. Safe on a lost session.
+  // REQUIRES: !staged() (a staged message would be dropped unanswered).
   boost::asio::awaitable<void> quit();
   // Closes the socket now (shutdown without QUIT).
   void close() noexcept;

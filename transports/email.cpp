@@ -550,6 +550,37 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
 
   bool is_stopping() const { return stopping.load(); }
 
+  // The next transaction's jobs if the site has work queued now; never
+  // waits.
+  std::vector<Job> try_take_work(Site& site) {
+    std::lock_guard lock(site.mu);
+    if (site.queue.empty() || is_stopping()) return {};
+    return pop_group(site);
+  }
+
+  // Answers the jobs of one transaction with its result. Recipients refused
+  // only for "too many recipients" while others were accepted go back to
+  // the front of the site's queue for another transaction.
+  static void settle(Site& site, std::vector<Job>& jobs, const mta::TransactionResult& res,
+                     const std::shared_ptr<PeerInfo>& peer) {
+    bool any_accepted = false;
+    for (const auto& r : res.recipients) any_accepted = any_accepted || r.stage == mta::Stage::kDataEnd;
+    std::vector<Job> again;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      const mta::RecipientResult& r = res.recipients[i];
+      if (too_many_recipients(r) && any_accepted && jobs[i].requeued < kMaxRequeues) {
+        ++jobs[i].requeued;
+        again.push_back(std::move(jobs[i]));
+        continue;
+      }
+      jobs[i].batch->settle(jobs[i].index, outcome_for(r, peer));
+    }
+    if (!again.empty()) {
+      std::lock_guard lock(site.mu);
+      for (auto it = again.rbegin(); it != again.rend(); ++it) site.queue.push_front(std::move(*it));
+    }
+  }
+
   static asio::awaitable<void> run_session(std::shared_ptr<Impl> self, std::shared_ptr<Site> site,
                                            asio::any_io_executor strand) {
     std::vector<mta::Target> targets;
@@ -625,9 +656,24 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
     std::vector<std::string> rcpts;
     uint32_t messages = 0;
     const uint32_t max_messages = self->messages_per_connection(*site);
+    // The jobs of the transaction whose content the session holds back
+    // until the next transaction's commands (SmtpSession::send_pipelined).
+    std::vector<Job> staged;
     while (session->usable() && messages < max_messages) {
-      std::vector<Job> jobs = co_await take_work(self, site, strand);
-      if (jobs.empty()) break;
+      std::vector<Job> jobs;
+      if (session->staged()) {
+        // Pipeline only what is ready now: the peer waits for the content.
+        jobs = self->try_take_work(*site);
+        if (jobs.empty()) {
+          std::optional<mta::TransactionResult> res = co_await session->flush();
+          if (res) settle(*site, staged, *res, peer);
+          staged.clear();
+          continue;
+        }
+      } else {
+        jobs = co_await take_work(self, site, strand);
+        if (jobs.empty()) break;
+      }
       rcpts.clear();
       bool utf8 = false;
       for (const Job& j : jobs) {
@@ -640,24 +686,21 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
       tx.data = jobs.front().data;
       tx.eight_bit = jobs.front().eight_bit;
       tx.smtputf8 = utf8;
-      mta::TransactionResult res = co_await session->send(tx);
+      mta::SmtpSession::Sent sent = co_await session->send_pipelined(tx);
       ++messages;
-      bool any_accepted = false;
-      for (const auto& r : res.recipients) any_accepted = any_accepted || r.stage == mta::Stage::kDataEnd;
-      std::vector<Job> again;
-      for (size_t i = 0; i < jobs.size(); ++i) {
-        const mta::RecipientResult& r = res.recipients[i];
-        if (too_many_recipients(r) && any_accepted && jobs[i].requeued < kMaxRequeues) {
-          ++jobs[i].requeued;
-          again.push_back(std::move(jobs[i]));
-          continue;
-        }
-        jobs[i].batch->settle(jobs[i].index, outcome_for(r, peer));
+      if (sent.previous) {
+        settle(*site, staged, *sent.previous, peer);
+        staged.clear();
       }
-      if (!again.empty()) {
-        std::lock_guard lock(site->mu);
-        for (auto it = again.rbegin(); it != again.rend(); ++it) site->queue.push_front(std::move(*it));
+      if (sent.current) {
+        settle(*site, jobs, *sent.current, peer);
+      } else {
+        staged = std::move(jobs);
       }
+    }
+    if (session->staged()) {
+      std::optional<mta::TransactionResult> res = co_await session->flush();
+      if (res) settle(*site, staged, *res, peer);
     }
     if (session->usable()) co_await session->quit();
     self->open_sessions.fetch_sub(1);

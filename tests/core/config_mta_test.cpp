@@ -86,6 +86,7 @@ TEST_F(ConfigMtaTest, AbsentSectionsGiveTheDefaults) {
   EXPECT_EQ(s.max_connections, 10u);
   EXPECT_EQ(s.max_messages_per_connection, 100u);
   EXPECT_EQ(s.max_recipients_per_transaction, 50u);
+  EXPECT_TRUE(s.pipeline_messages);
   EXPECT_EQ(s.idle_timeout, Duration(5s));
   EXPECT_EQ(s.connect_timeout, Duration(30s));
   EXPECT_EQ(s.greeting_timeout, Duration(5min));
@@ -158,6 +159,7 @@ ca_file = )") + toml_str(ca_) + R"(
 max_connections = 20
 max_messages_per_connection = 500
 max_recipients_per_transaction = 1
+pipeline_messages = false
 idle_timeout = "10s"
 connect_timeout = "11s"
 greeting_timeout = "12s"
@@ -236,6 +238,7 @@ keep = 0
   EXPECT_EQ(s.max_connections, 20u);
   EXPECT_EQ(s.max_messages_per_connection, 500u);
   EXPECT_EQ(s.max_recipients_per_transaction, 1u);
+  EXPECT_FALSE(s.pipeline_messages);
   EXPECT_EQ(s.idle_timeout, Duration(10s));
   EXPECT_EQ(s.connect_timeout, Duration(11s));
   EXPECT_EQ(s.greeting_timeout, Duration(12s));

@@ -41,8 +41,10 @@ struct Conversation {
   std::vector<TransactionResult> results;
 };
 
+// With `pipelined`, the messages go through send_pipelined (content held
+// back for the next transaction's commands) and a final flush.
 asio::awaitable<Conversation> converse(asio::any_io_executor ex, Target target, SessionOptions options,
-                              std::vector<Message> messages) {
+                              std::vector<Message> messages, bool pipelined) {
   Conversation run;
   auto opened = co_await SmtpSession::open(ex, target, options);
   if (!opened.session) {
@@ -52,14 +54,35 @@ asio::awaitable<Conversation> converse(asio::any_io_executor ex, Target target, 
   run.opened = true;
   run.caps = opened.session->capabilities();
   run.info = opened.session->info();
+  std::optional<size_t> staged;  // index of the message held back
   for (const Message& m : messages) {
     Transaction t;
     t.mail_from = m.from;
     t.rcpt_to = m.to;
     t.data = m.data;
-    run.results.push_back(co_await opened.session->send(t));
+    if (!pipelined) {
+      run.results.push_back(co_await opened.session->send(t));
+      if (!opened.session->usable()) break;
+      continue;
+    }
+    const size_t index = run.results.size();
+    run.results.emplace_back();
+    SmtpSession::Sent sent = co_await opened.session->send_pipelined(t);
+    if (sent.previous) run.results[*staged] = std::move(*sent.previous);
+    staged.reset();
+    if (sent.current) {
+      run.results[index] = std::move(*sent.current);
+    } else {
+      staged = index;
+    }
     if (!opened.session->usable()) break;
   }
+  if (pipelined) {
+    auto last = co_await opened.session->flush();
+    EXPECT_EQ(last.has_value(), staged.has_value());
+    if (last && staged) run.results[*staged] = std::move(*last);
+  }
+  EXPECT_FALSE(opened.session->staged());
   co_await opened.session->quit();
   co_return run;
 }
@@ -92,11 +115,11 @@ class SessionTest : public ::testing::Test {
     return t;
   }
 
-  Conversation talk(Target t, SessionOptions o, std::vector<Message> msgs) {
+  Conversation talk(Target t, SessionOptions o, std::vector<Message> msgs, bool pipelined = false) {
     asio::io_context io;
     auto strand = asio::make_strand(io);
     std::optional<Conversation> out;
-    asio::co_spawn(strand, converse(strand, std::move(t), std::move(o), std::move(msgs)),
+    asio::co_spawn(strand, converse(strand, std::move(t), std::move(o), std::move(msgs), pipelined),
                    [&](std::exception_ptr e, Conversation r) {
                      if (e) std::rethrow_exception(e);
                      out = std::move(r);
@@ -168,6 +191,101 @@ TEST_F(SessionTest, SmtpSinkPipelinedManyTransactionsOnOneSession) {
       EXPECT_EQ(rr.stage, Stage::kDataEnd);
     }
   }
+}
+
+TEST_F(SessionTest, SmtpSinkPipelinedAcrossMessages) {
+  uint16_t port = testing_support::pick_port();
+  Peer sink;
+  std::string error;
+  ASSERT_TRUE(sink.start(testing_support::smtp_sink_argv(port), "", std::chrono::seconds(5), nullptr, &error))
+      << error;
+  ASSERT_TRUE(testing_support::wait_for_port(port, std::chrono::seconds(10)));
+  std::vector<Message> msgs;
+  for (int i = 0; i < 20; ++i)
+    msgs.push_back({"bounce@client.test", {"r" + std::to_string(i) + "@example.test"},
+                    message("n" + std::to_string(i), ".dot line\r\nbody\r\n")});
+  Conversation r = talk(target(port), options(), msgs, true);
+  ASSERT_TRUE(r.opened) << r.failure.reply.text;
+  ASSERT_EQ(r.results.size(), 20u);
+  for (const auto& t : r.results) {
+    EXPECT_FALSE(t.connection_lost);
+    ASSERT_EQ(t.recipients.size(), 1u);
+    EXPECT_EQ(t.recipients[0].reply.code, 250) << t.recipients[0].reply.text;
+    EXPECT_EQ(t.recipients[0].stage, Stage::kDataEnd);
+  }
+}
+
+// Each message's content goes out with the next message's MAIL/RCPT/DATA
+// (the server finds them buffered behind the final dot), and each message
+// still gets the reply to its own dot.
+TEST_F(SessionTest, PipelinedAcrossMessagesSendsContentWithTheNextCommands) {
+  Peer peer;
+  uint16_t port = script(peer, {{"mode", "raw"}, {"pipelining", true}, {"record", dir_ + "/record.jsonl"},
+                                {"dot_replies", json::array{"250 2.0.0 OK", "550 5.7.1 content rejected",
+                                                            "250 2.0.0 OK"}}});
+  ASSERT_NE(port, 0);
+  Conversation r = talk(target(port), options(),
+                        {{"s@client.test", {"a@example.test"}, message("1", "x\r\n")},
+                         {"s@client.test", {"b@example.test", "c@example.test"}, message("2", ".y\r\n")},
+                         {"s@client.test", {"d@example.test"}, message("3", "z\r\n")}},
+                        true);
+  ASSERT_TRUE(r.opened) << r.failure.reply.text;
+  EXPECT_TRUE(r.caps.pipelining);
+  ASSERT_EQ(r.results.size(), 3u);
+  EXPECT_EQ(r.results[0].recipients[0].reply.code, 250);
+  EXPECT_EQ(r.results[0].recipients[0].stage, Stage::kDataEnd);
+  ASSERT_EQ(r.results[1].recipients.size(), 2u);
+  for (const auto& rr : r.results[1].recipients) {
+    EXPECT_EQ(rr.reply.code, 550);
+    EXPECT_EQ(rr.reply.enhanced, "5.7.1");
+    EXPECT_EQ(rr.stage, Stage::kDataEnd);
+  }
+  EXPECT_FALSE(r.results[1].connection_lost);  // a refused message does not end the session
+  EXPECT_EQ(r.results[2].recipients[0].reply.code, 250);
+  auto rec = recorded();
+  ASSERT_EQ(rec.size(), 3u);
+  EXPECT_TRUE(rec[0].at("next_buffered").as_bool());
+  EXPECT_TRUE(rec[1].at("next_buffered").as_bool());
+  EXPECT_FALSE(rec[2].at("next_buffered").as_bool());  // the last one went alone (flush)
+}
+
+TEST_F(SessionTest, PipelinedAcrossMessagesOffWaitsForEachFinalReply) {
+  Peer peer;
+  uint16_t port = script(peer, {{"mode", "raw"}, {"pipelining", true}, {"record", dir_ + "/record.jsonl"}});
+  ASSERT_NE(port, 0);
+  cfg_.pipeline_messages = false;
+  Conversation r = talk(target(port), options(),
+                        {{"s@client.test", {"a@example.test"}, message("1", "x\r\n")},
+                         {"s@client.test", {"b@example.test"}, message("2", "y\r\n")}},
+                        true);
+  ASSERT_TRUE(r.opened) << r.failure.reply.text;
+  ASSERT_EQ(r.results.size(), 2u);
+  EXPECT_EQ(r.results[0].recipients[0].reply.code, 250);
+  EXPECT_EQ(r.results[1].recipients[0].reply.code, 250);
+  auto rec = recorded();
+  ASSERT_EQ(rec.size(), 2u);
+  EXPECT_FALSE(rec[0].at("next_buffered").as_bool());
+}
+
+// 421 to a held-back message's dot: that message has the 421; the next one,
+// whose commands the server never answered, is a connection failure.
+TEST_F(SessionTest, PipelinedAcrossMessages421AtTheDotFailsTheNextOnTheConnection) {
+  Peer peer;
+  uint16_t port = script(peer, {{"mode", "raw"}, {"pipelining", true}, {"record", dir_ + "/record.jsonl"},
+                                {"dot_replies", json::array{"421 4.7.0 closing"}}});
+  ASSERT_NE(port, 0);
+  Conversation r = talk(target(port), options(),
+                        {{"s@client.test", {"a@example.test"}, message("1", "x\r\n")},
+                         {"s@client.test", {"b@example.test"}, message("2", "y\r\n")}},
+                        true);
+  ASSERT_TRUE(r.opened) << r.failure.reply.text;
+  ASSERT_EQ(r.results.size(), 2u);
+  EXPECT_TRUE(r.results[0].connection_lost);
+  EXPECT_EQ(r.results[0].recipients[0].reply.code, 421);
+  EXPECT_EQ(r.results[0].recipients[0].stage, Stage::kDataEnd);
+  EXPECT_TRUE(r.results[1].connection_lost);
+  EXPECT_EQ(r.results[1].recipients[0].reply.code, 421);
+  EXPECT_EQ(r.results[1].recipients[0].stage, Stage::kConnection);
 }
 
 TEST_F(SessionTest, PerRecipientRepliesAndContentArrivesIntact) {

@@ -19,6 +19,13 @@ CONFIG keys:
             final dot).
   drop      raw mode: "data" closes the connection in the middle of the
             message content.
+  pipelining  raw mode: offer PIPELINING and read the content line by line,
+            so that commands pipelined after the final dot stay buffered;
+            each final dot appends {"dot": n, "next_buffered": bool} to
+            `record` (were more bytes already buffered when the dot was
+            read: the client wrote the next commands with the content).
+  dot_replies raw mode: the replies to the 1st, 2nd, ... final dot
+            (default "250 2.0.0 OK"); a 421 reply is followed by a close.
 Prints "READY <port>" once listening on 127.0.0.1.
 """
 import asyncio
@@ -71,6 +78,7 @@ class Handler:
 
 
 async def raw_client(reader, writer):
+    dots = 0
     try:
         if cfg.get("stall") == "greeting":
             await asyncio.sleep(3600)
@@ -86,7 +94,8 @@ async def raw_client(reader, writer):
                 return
             cmd = line.decode("latin-1").strip().upper()
             if cmd.startswith("EHLO"):
-                writer.write(b"250-raw.test\r\n250-8BITMIME\r\n250 SIZE 1000000\r\n")
+                pipe = b"250-PIPELINING\r\n" if cfg.get("pipelining") else b""
+                writer.write(b"250-raw.test\r\n" + pipe + b"250-8BITMIME\r\n250 SIZE 1000000\r\n")
             elif cmd.startswith("HELO") or cmd.startswith("MAIL") or cmd.startswith("RCPT") or cmd.startswith("RSET"):
                 writer.write(b"250 2.0.0 OK\r\n")
             elif cmd == "DATA":
@@ -96,6 +105,26 @@ async def raw_client(reader, writer):
                     await reader.read(10)
                     writer.close()
                     return
+                if cfg.get("pipelining"):
+                    while True:
+                        content = await reader.readline()
+                        if not content:
+                            return
+                        if content == b".\r\n":
+                            break
+                    # asyncio keeps what it read past the dot in its buffer.
+                    buffered = len(reader._buffer) > 0
+                    replies = cfg.get("dot_replies", [])
+                    reply = replies[dots] if dots < len(replies) else "250 2.0.0 OK"
+                    with open(record_path, "a") as f:
+                        f.write(json.dumps({"dot": dots, "next_buffered": buffered}) + "\n")
+                    dots += 1
+                    writer.write((reply + "\r\n").encode())
+                    await writer.drain()
+                    if reply.startswith("421"):
+                        writer.close()
+                        return
+                    continue
                 buf = b""
                 while not buf.endswith(b"\r\n.\r\n"):
                     chunk = await reader.read(65536)
