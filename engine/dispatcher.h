@@ -30,6 +30,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -191,8 +192,13 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   boost::asio::steady_timer maintenance_timer_;
   boost::asio::steady_timer purge_timer_;
   boost::asio::steady_timer grace_timer_;
-  // Held destination queues by the time they may be looked at again.
-  std::multimap<core::TimePoint, std::string> holds_;
+  // Held destination queues by the time they may be looked at again: one
+  // entry per destination (the latest hold wins), found by name through
+  // hold_index_, so releasing n holds is O(n log n).
+  using Holds = std::multimap<core::TimePoint, std::string>;
+  Holds holds_;
+  std::unordered_map<std::string, Holds::iterator> hold_index_;
+  void add_hold(const std::string& destination, core::TimePoint at);
   boost::asio::steady_timer throttle_timer_;
   core::TimePoint throttle_timer_at_ = core::TimePoint::max();
 

@@ -86,7 +86,7 @@ void Dispatcher::hold(DestinationQueue& q, std::optional<core::TimePoint> until,
   const core::Duration recheck = std::max(cfg_.ready_full_delay, core::Duration(1000));
   const core::TimePoint at = until.value_or(now + recheck);
   q.set_held(true);
-  holds_.emplace(at, q.name());
+  add_hold(q.name(), at);
   if (at - now >= recheck) {
     const std::vector<queue::Leased> items = q.take_all();
     for (const queue::Leased& item : items) {
@@ -104,29 +104,39 @@ void Dispatcher::hold(DestinationQueue& q, std::optional<core::TimePoint> until,
   arm_throttle_timer(at, now);
 }
 
+// Several holds of one queue: it stays held until the last one ends.
+void Dispatcher::add_hold(const std::string& destination, core::TimePoint at) {
+  auto [it, fresh] = hold_index_.try_emplace(destination);
+  if (!fresh) {
+    if (it->second->first >= at) return;
+    holds_.erase(it->second);
+  }
+  it->second = holds_.emplace(at, destination);
+}
+
 void Dispatcher::release_holds(core::TimePoint now, bool all) {
   while (!holds_.empty() && (all || holds_.begin()->first <= now)) {
     const std::string name = holds_.begin()->second;
     holds_.erase(holds_.begin());
+    hold_index_.erase(name);
     DestinationQueue* q = ready_.find(name);
     if (q == nullptr || q->hop == DestinationQueue::Hop::kAsking) continue;
-    // Several holds of one queue: it stays held until the last one.
-    bool later = false;
-    for (const auto& [at, n] : holds_) later |= n == name;
-    if (later && !all) continue;
     // Still paused by an operator: stay held (the admission keeps its mail
     // in the spool) instead of leasing it only to send it back, which would
     // add an event to every message each time.
     if (!all && throttles_ != nullptr &&
         (throttles_->paused(name, now) || (q->group && throttles_->paused(q->group->name(), now)))) {
-      holds_.emplace(now + std::max(cfg_.ready_full_delay, core::Duration(1000)), name);
+      add_hold(name, now + std::max(cfg_.ready_full_delay, core::Duration(1000)));
       continue;
     }
     q->set_held(false);
     ready_.reschedule(*q);
     ++progress_;
   }
-  if (all) holds_.clear();
+  if (all) {
+    holds_.clear();
+    hold_index_.clear();
+  }
   if (!holds_.empty()) arm_throttle_timer(holds_.begin()->first, now);
 }
 
