@@ -285,6 +285,7 @@ void read_engine(Section& s, EngineConfig& c) {
   s.integer("batch_size", &c.batch_size, 1, 10'000);
   s.duration("poll_interval", &c.poll_interval, 1ms, 1min);
   s.integer("lease_batch", &c.lease_batch, 1, 1'000'000);
+  s.boolean("direct_lease", &c.direct_lease);
   s.duration("shutdown_grace", &c.shutdown_grace, 0s, 1h);
 }
 

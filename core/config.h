@@ -69,6 +69,9 @@ struct EngineConfig {
   uint32_t batch_size = 100;                  // messages per Transport::send
   Duration poll_interval{200};                // due-index scan period when idle
   uint32_t lease_batch = 5000;                // messages leased per spool transaction
+  // New mail that may go at once is leased in the transaction that stores
+  // it (no separate lease transaction), while the dispatcher keeps up.
+  bool direct_lease = true;
   // behaviour
   Duration shutdown_grace{30'000};  // wait this long for in-flight sends on stop
 };

@@ -73,7 +73,8 @@ Dispatcher::Dispatcher(std::shared_ptr<const core::Config> config, queue::Spool&
       maintenance_timer_(strand_),
       purge_timer_(strand_),
       grace_timer_(strand_),
-      throttle_timer_(strand_) {}
+      throttle_timer_(strand_),
+      gate_(cfg_.direct_lease ? std::make_shared<DirectGate>() : nullptr) {}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -111,7 +112,84 @@ void Dispatcher::step() {
   //     while one is in flight, new ones gather for the next (batching
   //     grows with load).
   flush();
+  // (6) How much new mail may be leased as it is stored, until next time.
+  refill_direct_gate();
   if (state_ == State::kStopping) try_finish_stop();
+}
+
+queue::DirectLease Dispatcher::direct_lease() {
+  if (!gate_) return {};
+  queue::DirectLease d;
+  // One uncontended lock per message on the writer thread: the credits and
+  // the closed set are read together, as the strand last published them.
+  d.admit = [gate = gate_](std::string_view destination) {
+    std::lock_guard lock(gate->mu);
+    if (gate->credits <= 0 || gate->closed.find(destination) != gate->closed.end()) return false;
+    --gate->credits;
+    ++gate->granted;
+    return true;
+  };
+  d.leased = [weak = weak_from_this()](std::vector<queue::Leased> items, size_t admitted) {
+    auto self = weak.lock();
+    if (!self) return;  // left leased: reclaimed when they expire or at the next start
+    asio::post(self->strand_, [self, items = std::move(items), admitted]() mutable {
+      self->take_direct(std::move(items), admitted);
+    });
+  };
+  return d;
+}
+
+// Open only while nothing due waits in the spool (no lease wanted or in
+// flight): new mail must not overtake older mail of the same priority.
+void Dispatcher::refill_direct_gate() {
+  if (!gate_) return;
+  const bool open = (state_ == State::kRunning || (state_ == State::kIdle && test_driven_)) &&
+                    !lease_wanted_ && !lease_in_flight_;
+  std::vector<std::string> closed;
+  if (open) {
+    for (const auto& [at, name] : holds_) closed.push_back(name);
+    ready_.for_each([&](DestinationQueue& q) {
+      if (q.ready() >= cfg_.max_ready_per_destination) closed.push_back(q.name());
+    });
+    std::sort(closed.begin(), closed.end());
+    closed.erase(std::unique(closed.begin(), closed.end()), closed.end());
+  }
+  std::lock_guard lock(gate_->mu);
+  int64_t credits = 0;
+  if (open) {
+    const uint64_t outstanding = gate_->granted - direct_settled_;
+    const uint64_t used = active_ + outstanding;
+    if (used < cfg_.max_active) {
+      credits = static_cast<int64_t>(
+          std::min<uint64_t>(std::max<uint32_t>(cfg_.lease_batch, 1), cfg_.max_active - used));
+    }
+  }
+  gate_->credits = credits;
+  if (credits > 0 && closed != closed_names_) {
+    gate_->closed = std::set<std::string, std::less<>>(closed.begin(), closed.end());
+    closed_names_ = std::move(closed);
+  }
+}
+
+// Direct leases taken in like a lease's result. Stopping: place_leased
+// gives them back. Stopped (granted just before the stop, committed after
+// it): they stay leased in the spool and are reclaimed at the next start.
+void Dispatcher::take_direct(std::vector<queue::Leased> items, size_t admitted) {
+  direct_settled_ += admitted;
+  const size_t n = items.size();
+  if (n > 0 && state_ != State::kStopped) {
+    active_ += n;
+    Metrics::get().leased->inc(n);
+    Metrics::get().direct_leased->inc(n);
+    Metrics::get().active->set(static_cast<int64_t>(active_));
+    if (leased_inbox_.empty()) {
+      leased_inbox_ = std::move(items);
+    } else {
+      std::move(items.begin(), items.end(), std::back_inserter(leased_inbox_));
+    }
+    ++progress_;
+  }
+  request_step();
 }
 
 void Dispatcher::request_step() {

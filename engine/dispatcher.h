@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -71,6 +72,14 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   // poll tick. Cheap and coalesced; any thread.
   void wake();
 
+  // The fast path for Engine::submit (queue::DirectLease): new mail due now
+  // is leased as it is stored, while the dispatcher keeps up (nothing due
+  // waits in the spool, no lease in flight), for destinations that are not
+  // held and whose ready queue is not full, up to the room left under
+  // max_active (at most lease_batch per refill). Empty when
+  // engine.direct_lease is off. Any thread.
+  queue::DirectLease direct_lease();
+
  private:
   enum class State : uint8_t { kIdle, kRunning, kStopping, kStopped };
 
@@ -91,6 +100,20 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     std::shared_ptr<InFlight> send;
     std::vector<transports::Outcome> outcomes;
   };
+
+  // Direct leases. The spool's writer thread counts `credits` down as it
+  // grants; the strand refills them, and the closed set with them, after
+  // every step. `granted` minus direct_settled_ is what was granted but not
+  // yet taken in: it counts against max_active like a lease in flight.
+  struct DirectGate {
+    std::mutex mu;
+    int64_t credits = 0;  // GUARDED_BY(mu)
+    uint64_t granted = 0;  // GUARDED_BY(mu)
+    // Held or full destinations: no direct lease for them.
+    std::set<std::string, std::less<>> closed;  // GUARDED_BY(mu)
+  };
+  void refill_direct_gate();
+  void take_direct(std::vector<queue::Leased> items, size_t admitted);
 
   // The step and its parts, in order (dispatcher.cpp).
   void step();
@@ -201,6 +224,12 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   void add_hold(const std::string& destination, core::TimePoint at);
   boost::asio::steady_timer throttle_timer_;
   core::TimePoint throttle_timer_at_ = core::TimePoint::max();
+
+  // Direct leases: the gate (null when off), and on the strand the grants
+  // taken in and the closed set last published.
+  const std::shared_ptr<DirectGate> gate_;
+  uint64_t direct_settled_ = 0;
+  std::vector<std::string> closed_names_;
 
   // Any thread.
   std::atomic<bool> wake_posted_{false};

@@ -269,20 +269,34 @@ void Engine::Impl::submit(std::string tenant, std::vector<core::MessageRequest> 
     done(merge({}));
     return;
   }
+  // New mail due now goes straight to the dispatcher when it keeps up
+  // (DirectLease); what it does not take waits in the due index, and only
+  // then is a wake (a lease transaction) needed. `leased` runs before the
+  // enqueue's callback, on the same thread.
+  queue::DirectLease direct = dispatcher_->direct_lease();
+  auto taken = std::make_shared<size_t>(0);
+  if (direct.leased) {
+    direct.leased = [inner = std::move(direct.leased), taken](std::vector<queue::Leased> items,
+                                                              size_t admitted) mutable {
+      *taken = items.size();
+      inner(std::move(items), admitted);
+    };
+  }
   spool_.enqueue(std::move(tenant), std::move(batch),
-                 [merge = std::move(merge), done = std::move(done), due_now,
+                 [merge = std::move(merge), done = std::move(done), due_now, taken,
                   weak = std::weak_ptr<Dispatcher>(dispatcher_)](
                      std::vector<core::Result<queue::EnqueueOutcome>> stored) mutable {
-                   bool stored_new = false;
+                   size_t stored_new = 0;
                    for (const auto& s : stored) {
                      if (s && !s->duplicate && s->status == core::MessageStatus::kQueued)
-                       stored_new = true;
+                       ++stored_new;
                    }
-                   if (due_now && stored_new) {
+                   if (due_now && stored_new > *taken) {
                      if (auto d = weak.lock()) d->wake();
                    }
                    done(merge(std::move(stored)));
-                 });
+                 },
+                 std::move(direct));
 }
 
 Engine::Engine(std::shared_ptr<const core::Config> config, queue::Spool& spool,

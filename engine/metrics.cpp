@@ -10,6 +10,10 @@ const Metrics& Metrics::get() {
     Metrics x{};
     x.leased =
         r.counter("vestnik_engine_leased_total", "Messages leased from the spool for delivery.");
+    x.direct_leased = r.counter(
+        "vestnik_engine_direct_leased_total",
+        "Of the leased messages, those leased in the transaction that stored them "
+        "(engine.direct_lease).");
     x.delivered = r.counter("vestnik_engine_delivered_total",
                             "Delivery attempts the receiving server or provider accepted.");
     x.transient = r.counter("vestnik_engine_transient_total",

@@ -12,6 +12,7 @@ namespace engine {
 
 struct Metrics {
   core::metrics::Counter* leased;        // messages leased from the spool
+  core::metrics::Counter* direct_leased; // of those, leased as they were stored (DirectLease)
   core::metrics::Counter* delivered;     // outcomes: accepted by the peer
   core::metrics::Counter* transient;     // outcomes: transient failures (retried or not)
   core::metrics::Counter* failed;        // messages made failed by the engine

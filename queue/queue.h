@@ -99,6 +99,23 @@ struct LeaseRequest {
   // destination that rejects everything cannot hold the writer.
 };
 
+// The engine's fast path for new mail (Spool::enqueue): messages leased in
+// the transaction that stores them, so a fresh message needs no lease
+// transaction of its own before it can be sent.
+struct DirectLease {
+  // Asked on the writer thread, once per message and in batch order, for
+  // each message that would be stored queued and due now (not a duplicate,
+  // not expired): true stores it leased, exactly as lease() would have
+  // (status sending, lease_gen 1, an event "sending" after "queued").
+  // Thread-safe; may keep count (it is not asked again if the transaction
+  // has to run twice).
+  std::function<bool(std::string_view destination)> admit;
+  // Called on the writer thread after the commit, before the enqueue's
+  // `done`: the messages stored leased (none if the commit failed) and how
+  // many `admit` accepted (the same number when the commit succeeded).
+  std::function<void(std::vector<Leased> leased, size_t admitted)> leased;
+};
+
 // What the engine decided about a leased message.
 struct Transition {
   core::Id id;
@@ -174,7 +191,11 @@ class Spool {
   // in order: an item whose idempotency key is known gets the earlier id with
   // duplicate = true and stores nothing. If the commit fails, every item gets
   // the commit's error.
-  void enqueue(std::string tenant, std::vector<NewMessage> batch, EnqueueDone done);
+  // With `direct` (both functions set), messages `direct.admit` accepts are
+  // stored leased and handed to `direct.leased`; their outcome still says
+  // kQueued (what the client asked for happened).
+  void enqueue(std::string tenant, std::vector<NewMessage> batch, EnqueueDone done,
+               DirectLease direct = {});
 
   // The record, content and events of `id`, or nullopt if unknown (or purged).
   core::Result<std::optional<MessageView>> get(const core::Id& id, bool with_events = true) const;

@@ -116,6 +116,7 @@ bool is_enqueue(const Op& op) noexcept { return std::holds_alternative<EnqueueOp
 void fail_op(Op& op, const core::Error& e) {
   std::visit(Overloaded{
                  [&](EnqueueOp& o) {
+                   if (o.direct.leased) o.direct.leased({}, o.admitted);
                    std::vector<core::Result<EnqueueOutcome>> r(o.count,
                                                                core::Result<EnqueueOutcome>(e));
                    if (o.done) o.done(std::move(r));
@@ -145,6 +146,15 @@ void fail_op(Op& op, const core::Error& e) {
 void complete_op(Op& op) {
   std::visit(Overloaded{
                  [](EnqueueOp& o) {
+                   if (o.direct.leased) {
+                     std::vector<Leased> leased;
+                     leased.reserve(o.leased_items.size());
+                     for (uint32_t i : o.leased_items) {
+                       leased.push_back(Leased{std::move(o.batch.leased_records[i]),
+                                               o.batch.contents[i]});
+                     }
+                     o.direct.leased(std::move(leased), o.admitted);
+                   }
                    if (o.done) o.done(std::move(o.results));
                  },
                  [](CancelOp& o) {
@@ -476,14 +486,18 @@ core::Result<std::unique_ptr<Spool>> Spool::open(const core::SpoolConfig& config
   return std::unique_ptr<Spool>(new Spool(std::move(impl)));
 }
 
-void Spool::enqueue(std::string tenant, std::vector<NewMessage> batch, EnqueueDone done) {
+void Spool::enqueue(std::string tenant, std::vector<NewMessage> batch, EnqueueDone done,
+                    DirectLease direct) {
   detail::EnqueueOp op;
   op.count = batch.size();
   op.done = std::move(done);
   op.refused = impl_->refuse_enqueue();
+  if (direct.admit && direct.leased) op.direct = std::move(direct);
   if (!op.refused) {
+    std::optional<core::Duration> lease_for;
+    if (op.direct.admit) lease_for = impl_->config_.lease_timeout;
     op.batch = detail::prepare_batch(std::move(tenant), std::move(batch), impl_->clock_.now(),
-                                     impl_->ids_);
+                                     impl_->ids_, lease_for);
   }
   impl_->submit(std::move(op));
 }

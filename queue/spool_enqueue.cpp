@@ -44,10 +44,15 @@ std::optional<core::Error> check_item(const NewMessage& m) {
 }  // namespace
 
 PreparedBatch prepare_batch(std::string tenant, std::vector<NewMessage> batch, core::TimePoint now,
-                            core::IdGenerator& ids) {
+                            core::IdGenerator& ids, std::optional<core::Duration> lease_for) {
   PreparedBatch out;
   out.tenant = std::move(tenant);
   out.items.resize(batch.size());
+  if (lease_for) {
+    out.leased_records.resize(batch.size());
+    out.contents.resize(batch.size());
+    out.lease_until_ms = core::to_unix_ms(now + *lease_for);
+  }
   size_t estimate = 0;
   for (const NewMessage& m : batch) {
     const core::Content& c = m.request.content;
@@ -100,8 +105,12 @@ PreparedBatch prepare_batch(std::string tenant, std::vector<NewMessage> batch, c
     if (item.content_owner == i) {
       item.content = {at, codec.append(m.request.content, item.content_refs, &out.blob)};
       r.content_id = item.id;
+      if (lease_for) {
+        out.contents[i] = std::make_shared<const core::Content>(std::move(m.request.content));
+      }
     } else {
       r.content_id = out.items[item.content_owner].id;
+      if (lease_for) out.contents[i] = out.contents[item.content_owner];
     }
     m.request.content = core::Content{};
 
@@ -141,6 +150,28 @@ PreparedBatch prepare_batch(std::string tenant, std::vector<NewMessage> batch, c
       out.blob.append(r.request.idempotency_key);
       item.idempotency = {at, out.blob.size() - at};
     }
+
+    // Leased at once if the writer's DirectLease::admit agrees: what
+    // TxnOps::lease_one would make of it, encoded here, off the writer.
+    item.direct_ok = lease_for && r.status == core::MessageStatus::kQueued &&
+                     r.due_at <= now && !(r.request.expires_at && *r.request.expires_at <= now);
+    if (item.direct_ok) {
+      core::MessageRecord& lr = out.leased_records[i];
+      lr = r;
+      lr.status = core::MessageStatus::kSending;
+      lr.lease_gen = 1;
+      lr.lease_until = core::from_unix_ms(out.lease_until_ms);
+      lr.event_count = 2;
+      at = out.blob.size();
+      item.leased_record = {at, codec.append(lr, &out.blob)};
+      ev.at = now;
+      ev.status = core::MessageStatus::kSending;
+      ev.detail.clear();
+      ev.attempt = 1;
+      ev.channel = current_channel(lr);
+      at = out.blob.size();
+      item.leased_event = {at, codec.append(ev, &out.blob)};
+    }
     item.destination = std::move(r.destination);
   }
   return out;
@@ -154,11 +185,12 @@ core::Status TxnOps::enqueue(EnqueueOp& op) {
   PreparedBatch& b = op.batch;
   op.results.clear();
   op.results.reserve(b.items.size());
+  op.leased_items.clear();
   if (b.shares_content) {
     for (PreparedItem& item : b.items) item.refs_stored = 0;  // the txn may run twice
   }
   for (size_t i = 0; i < b.items.size(); ++i) {
-    const PreparedItem& item = b.items[i];
+    PreparedItem& item = b.items[i];
     if (item.error) {
       op.results.emplace_back(*item.error);
       continue;
@@ -190,17 +222,41 @@ core::Status TxnOps::enqueue(EnqueueOp& op) {
     } else {
       ++b.items[item.content_owner].refs_stored;  // written below, once
     }
-    if (auto st = txn_.put_append(Table::kMessages, id, b.at(item.record)); !st) return st;
+    bool lease = false;
+    if (item.direct_ok && op.direct.admit) {
+      if (item.admitted < 0) {
+        item.admitted = op.direct.admit(item.destination) ? 1 : 0;
+        op.admitted += static_cast<size_t>(item.admitted);
+      }
+      lease = item.admitted == 1;
+    }
+    const std::string_view record = b.at(lease ? item.leased_record : item.record);
+    if (auto st = txn_.put_append(Table::kMessages, id, record); !st) return st;
     if (core::is_final(item.status)) {
       const format::TimeIdKey k = format::time_id_key(item.time_ms, item.id);
       if (auto st = txn_.put(Table::kFinished, k.view(), {}); !st) return st;
+    } else if (lease) {
+      // FORMAT.md: sending and leased -> exactly one kLeases entry.
+      const format::TimeIdKey lk = format::time_id_key(b.lease_until_ms, item.id);
+      const format::Be64 gen = format::be64_value(1);
+      if (auto st = txn_.put(Table::kLeases, lk.view(), gen.view()); !st) return st;
     } else {
       const format::DueKey k = format::due_key(item.priority, item.time_ms, item.id);
       if (auto st = txn_.put(Table::kDue, k.view(), item.destination); !st) return st;
     }
     const format::EventKey ek = format::event_key(item.id, 0);
     if (auto st = txn_.put_append(Table::kEvents, ek.view(), b.at(item.event)); !st) return st;
-    s_.counters.add(item.status, item.destination, 1);
+    if (lease) {
+      const format::EventKey ek1 = format::event_key(item.id, 1);
+      if (auto st = txn_.put_append(Table::kEvents, ek1.view(), b.at(item.leased_event)); !st) {
+        return st;
+      }
+      s_.counters.add(core::MessageStatus::kSending, item.destination, 1);
+      s_.counters.add_leased(1);
+      op.leased_items.push_back(static_cast<uint32_t>(i));
+    } else {
+      s_.counters.add(item.status, item.destination, 1);
+    }
     op.results.emplace_back(EnqueueOutcome{item.id, item.status, false});
   }
   if (!b.shares_content) return {};

@@ -97,6 +97,13 @@ struct PreparedItem {
   uint32_t content_owner = 0;
   uint64_t content_refs = 1;
   uint64_t refs_stored = 0;  // writer-side; reset on every run of the transaction
+  // Direct lease (DirectLease): the record as leased and its "sending"
+  // event, encoded beside the queued ones when the item may be leased at
+  // once. admitted: -1 not asked yet, else the answer (kept across reruns
+  // of the transaction, so DirectLease::admit is asked once).
+  bool direct_ok = false;
+  int8_t admitted = -1;
+  Slice leased_record, leased_event;
 };
 
 // A batch ready for the writer: every value is serialized into one buffer
@@ -106,13 +113,21 @@ struct PreparedBatch {
   std::string blob;
   std::vector<PreparedItem> items;
   bool shares_content = false;  // some owner has content_refs > 1
+  // With a direct lease: per item, the leased record and its content
+  // (shared by the items that share it); empty otherwise.
+  std::vector<core::MessageRecord> leased_records;
+  std::vector<std::shared_ptr<const core::Content>> contents;
+  int64_t lease_until_ms = 0;
   std::string_view at(Slice s) const noexcept { return {blob.data() + s.off, s.len}; }
 };
 
 // Runs on the caller's thread. Assigns ids, builds the records and the
 // first event, and encodes them. No store access.
+// With `lease_for` set, items that could be leased at once are also
+// encoded leased until now + *lease_for (DirectLease).
 PreparedBatch prepare_batch(std::string tenant, std::vector<NewMessage> batch, core::TimePoint now,
-                            core::IdGenerator& ids);
+                            core::IdGenerator& ids,
+                            std::optional<core::Duration> lease_for = std::nullopt);
 
 // ---- operations -------------------------------------------------------------
 
@@ -122,6 +137,9 @@ struct EnqueueOp {
   PreparedBatch batch;
   Spool::EnqueueDone done;
   std::vector<core::Result<EnqueueOutcome>> results;
+  DirectLease direct;
+  std::vector<uint32_t> leased_items;  // items stored leased (this run of the txn)
+  size_t admitted = 0;                 // DirectLease::admit said yes (over all runs)
 };
 struct CancelOp {
   core::Id id;

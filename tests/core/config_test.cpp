@@ -40,6 +40,7 @@ TEST(ConfigTest, EmptyFileGivesTheDefaults) {
   EXPECT_EQ(c->retry.schedule, (std::vector<Duration>{5min, 15min, 1h, 4h}));
   EXPECT_DOUBLE_EQ(c->retry.jitter, 0.2);
   EXPECT_EQ(c->engine.max_active, 50000u);
+  EXPECT_TRUE(c->engine.direct_lease);
   EXPECT_EQ(c->log.level, "info");
   EXPECT_TRUE(c->tenants.empty());
   EXPECT_FALSE(c->transports.sink.enabled);
@@ -85,6 +86,7 @@ default_concurrency = 2
 batch_size = 3
 poll_interval = "50ms"
 lease_batch = 7
+direct_lease = false
 shutdown_grace = "0s"
 
 [log]
@@ -134,6 +136,7 @@ first_attempts = 2
   EXPECT_EQ(c->engine.batch_size, 3u);
   EXPECT_EQ(c->engine.poll_interval, Duration(50ms));
   EXPECT_EQ(c->engine.lease_batch, 7u);
+  EXPECT_FALSE(c->engine.direct_lease);
   EXPECT_EQ(c->engine.shutdown_grace, Duration(0));
   EXPECT_EQ(c->log.level, "debug");
   EXPECT_EQ(c->log.file, "/tmp/vestnik.log");

@@ -126,6 +126,9 @@ class EngineTest : public ::testing::Test {
     c->engine.poll_interval = hours(24);  // tests step with TEST_poll
     c->engine.shutdown_grace = Duration(200);
     c->spool.min_free_bytes = 0;
+    // New mail goes through the due index, as the tests below expect;
+    // the direct-lease tests turn it on.
+    c->engine.direct_lease = false;
     config_ = c;
     io_thread_ = std::thread([this] { io_.run(); });
   }

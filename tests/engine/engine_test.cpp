@@ -7,6 +7,7 @@
 // scripted transport's immediate answers are committed, so each test reads
 // the spool right after it. No test asserts on real time: waits are bounded
 // loops on observable state.
+#include "engine/metrics.h"
 #include "engine_fixture.h"
 
 namespace engine {
@@ -381,8 +382,10 @@ TEST_F(EngineTest, FullReadyQueueDefersInsteadOfLeasing) {
   EXPECT_GE(waiting, 2u);
 }
 
-// With start(), a submit wakes the dispatcher at once; no TEST_poll.
+// With start(), a submit wakes the dispatcher at once (or is leased as it
+// is stored); no TEST_poll.
 TEST_F(EngineTest, StartedEngineDeliversWithoutPolling) {
+  config().engine.direct_lease = true;  // the default outside these tests
   open(always("250 ok"));
   engine_->start();
   const core::Id id = submit_one(email_to("ann@example.com"));
@@ -391,6 +394,90 @@ TEST_F(EngineTest, StartedEngineDeliversWithoutPolling) {
   }
   EXPECT_EQ(record(id).status, MessageStatus::kDelivered);
   stop();
+}
+
+// Drives the dispatcher until it has nothing left to do, then makes one
+// more round trip through its strand, so that the step TEST_poll's last
+// lease posted has run too (it is the one that opens the direct-lease gate).
+void settle_engine(Engine& engine) {
+  engine.TEST_poll();
+  std::promise<void> p;
+  engine.cancel(core::Id(), [&p](core::Result<MessageStatus>) { p.set_value(); });
+  p.get_future().wait();
+}
+
+// engine.direct_lease: a dispatcher that keeps up takes new mail from the
+// enqueue itself (no lease transaction); it is delivered as usual, and the
+// client is told "queued" as always.
+TEST_F(EngineTest, NewMailIsLeasedAsItIsStored) {
+  config().engine.direct_lease = true;
+  open(always("250 ok"));
+  settle_engine(*engine_);  // nothing due: the gate opens
+  const uint64_t before = Metrics::get().direct_leased->value();
+  std::vector<core::MessageRequest> reqs;
+  for (int i = 0; i < 10; ++i) reqs.push_back(email_to("u" + std::to_string(i) + "@d.example"));
+  SubmitResult res = submit(std::move(reqs));
+  ASSERT_EQ(res.items.size(), 10u);
+  for (const auto& item : res.items) {
+    ASSERT_TRUE(item.has_value());
+    EXPECT_EQ(item->status, MessageStatus::kQueued);
+    EXPECT_EQ(record(item->id).status, MessageStatus::kSending) << "leased as it was stored";
+  }
+  EXPECT_EQ(Metrics::get().direct_leased->value() - before, 10u);
+  engine_->TEST_poll();
+  for (const auto& item : res.items) {
+    EXPECT_EQ(record(item->id).status, MessageStatus::kDelivered);
+    const auto events = view(item->id).events;
+    ASSERT_EQ(events.size(), 3u);
+    EXPECT_EQ(events[0].status, MessageStatus::kQueued);
+    EXPECT_EQ(events[1].status, MessageStatus::kSending);
+    EXPECT_EQ(events[2].status, MessageStatus::kDelivered);
+    EXPECT_EQ(transport_->calls_for(item->id).size(), 1u);
+  }
+}
+
+// A destination whose ready queue is full gets no direct lease: its new
+// mail waits in the spool like any other, while other destinations' mail
+// still goes straight through.
+TEST_F(EngineTest, DirectLeaseSkipsAFullDestination) {
+  config().engine.direct_lease = true;
+  config().engine.default_concurrency = 1;
+  config().engine.batch_size = 1;
+  config().engine.max_ready_per_destination = 2;
+  open([](std::string_view address, uint32_t) -> std::optional<std::string> {
+    if (address.ends_with("@slow.example")) return std::nullopt;  // never answers
+    return "250 ok";
+  });
+  settle_engine(*engine_);
+  const uint64_t before = Metrics::get().direct_leased->value();
+  std::vector<core::MessageRequest> first;
+  for (int i = 0; i < 3; ++i) first.push_back(email_to("s" + std::to_string(i) + "@slow.example"));
+  submit(std::move(first));
+  settle_engine(*engine_);
+  EXPECT_EQ(Metrics::get().direct_leased->value() - before, 3u);
+  const DestinationState* full = find_destination(engine_->destinations(), "email:slow.example");
+  ASSERT_NE(full, nullptr);
+  ASSERT_EQ(full->ready, 2u) << "one in flight, two ready: the queue is full";
+
+  std::vector<core::Id> waiting;
+  for (int i = 3; i < 6; ++i) {
+    waiting.push_back(submit_one(email_to("s" + std::to_string(i) + "@slow.example")));
+  }
+  const core::Id fast = submit_one(email_to("f@fast.example"));
+  // The fast one may go straight through, or (once the waiting ones have
+  // woken a lease) queue behind them in the spool: never a slow one.
+  EXPECT_LE(Metrics::get().direct_leased->value() - before, 4u);
+  for (const core::Id& id : waiting) {
+    const core::MessageRecord r = record(id);
+    EXPECT_EQ(r.status, MessageStatus::kQueued);
+    EXPECT_FALSE(r.lease_until);
+  }
+  engine_->TEST_poll();
+  EXPECT_EQ(record(fast).status, MessageStatus::kDelivered);
+  for (const core::Id& id : waiting) EXPECT_FALSE(record(id).lease_until) << "still full";
+  full = find_destination(engine_->destinations(), "email:slow.example");
+  ASSERT_NE(full, nullptr);
+  EXPECT_EQ(full->ready, 2u);
 }
 
 TEST_F(EngineTest, ManyMessagesAcrossDestinationsAllFinish) {

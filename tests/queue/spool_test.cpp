@@ -623,5 +623,116 @@ TEST_F(SpoolTest, CallbacksRunOnTheWriterThreadAndBlockingCallsThereFail) {
   EXPECT_EQ(r.error().code, core::Errc::kInternal);
 }
 
+// The engine's fast path: what DirectLease admits is stored leased in the
+// enqueue's own transaction, exactly as lease() would leave it; the rest
+// (refused, not due yet, a duplicate) is stored as usual.
+TEST_F(SpoolTest, DirectLeaseStoresAdmittedMessagesLeased) {
+  NewMessage dup = make_message("dup@example.com", "email:a.test");
+  dup.request.idempotency_key = "k1";
+  const core::Id first = enqueue_one(dup);  // the batch's copy below is a duplicate
+  std::vector<NewMessage> batch;
+  batch.push_back(make_message("a@example.com", "email:a.test"));
+  batch.push_back(make_message("b@example.com", "email:b.test"));
+  NewMessage later = make_message("c@example.com", "email:a.test");
+  later.request.send_at = clock_.now() + std::chrono::hours(1);
+  batch.push_back(later);
+  batch.push_back(dup);
+  NewMessage shares = make_message("d@example.com", "email:a.test");
+  shares.request.content = core::Content{};
+  shares.content_of = 0;
+  batch.push_back(shares);
+
+  std::vector<std::string> asked;
+  std::vector<Leased> got;
+  size_t admitted = 99;
+  DirectLease direct;
+  direct.admit = [&](std::string_view d) {
+    asked.emplace_back(d);
+    return d == "email:a.test";
+  };
+  direct.leased = [&](std::vector<Leased> l, size_t n) {
+    got = std::move(l);
+    admitted = n;
+  };
+  std::promise<std::vector<core::Result<EnqueueOutcome>>> p;
+  spool_->enqueue("school", std::move(batch),
+                  [&](std::vector<core::Result<EnqueueOutcome>> r) { p.set_value(std::move(r)); },
+                  std::move(direct));
+  auto results = p.get_future().get();
+  ASSERT_EQ(results.size(), 5u);
+  for (auto& r : results) {
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+    EXPECT_EQ(r->status, MessageStatus::kQueued);
+    if (!r->duplicate) ids_seen_.push_back(r->id);
+  }
+  EXPECT_TRUE(results[3]->duplicate);
+  // Asked once per message that could go now, in order: not the later one,
+  // not the duplicate.
+  EXPECT_EQ(asked, (std::vector<std::string>{"email:a.test", "email:b.test", "email:a.test"}));
+  EXPECT_EQ(admitted, 2u);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].record.id, results[0]->id);
+  EXPECT_EQ(got[1].record.id, results[4]->id);
+  for (const Leased& l : got) {
+    EXPECT_EQ(l.record.status, MessageStatus::kSending);
+    EXPECT_EQ(l.record.lease_gen, 1u);
+    EXPECT_EQ(l.record.lease_until, clock_.now() + config_.lease_timeout);
+    ASSERT_NE(l.content, nullptr);
+    EXPECT_EQ(l.content->html, "<p>Paid</p>");
+    // Stored exactly so: the same record, events queued then sending.
+    const core::MessageRecord stored = record(l.record.id);
+    EXPECT_EQ(stored.status, MessageStatus::kSending);
+    EXPECT_EQ(stored.lease_gen, 1u);
+    EXPECT_EQ(stored.lease_until, l.record.lease_until);
+    auto ev = events(l.record.id);
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[0].status, MessageStatus::kQueued);
+    EXPECT_EQ(ev[1].status, MessageStatus::kSending);
+    EXPECT_EQ(ev[1].attempt, 1u);
+  }
+  EXPECT_EQ(got[0].content, got[1].content) << "a sharer gets its owner's content";
+  EXPECT_EQ(record(results[1]->id).status, MessageStatus::kQueued);
+  EXPECT_EQ(spool_->counts()->leased, 2u);
+  expect_counters_match();
+
+  // Leased means leased: lease() gives only what was queued (the first
+  // enqueue, and the one admit refused; the later one is not due), and
+  // results apply as for any lease.
+  auto rest = lease();
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].record.id, first);
+  EXPECT_EQ(rest[1].record.id, results[1]->id);
+  EXPECT_EQ(apply(delivered(got[0])), 0u);
+  EXPECT_EQ(record(got[0].record.id).status, MessageStatus::kDelivered);
+  // An expired direct lease is reclaimed like any other.
+  clock_.advance(config_.lease_timeout);
+  EXPECT_EQ(spool_->reclaim_expired_leases_sync().value(), 3u);  // got[1] and `rest`
+  EXPECT_EQ(record(got[1].record.id).status, MessageStatus::kQueued);
+  expect_counters_match();
+}
+
+TEST_F(SpoolTest, DirectLeaseOfAFailedCommitReportsNothingLeased) {
+  fault_->TEST_fail_commits(1, core::Errc::kSpoolFull);
+  std::vector<NewMessage> batch;
+  batch.push_back(make_message());
+  size_t admitted = 99, leased = 99;
+  DirectLease direct;
+  direct.admit = [](std::string_view) { return true; };
+  direct.leased = [&](std::vector<Leased> l, size_t n) {
+    leased = l.size();
+    admitted = n;
+  };
+  std::promise<std::vector<core::Result<EnqueueOutcome>>> p;
+  spool_->enqueue("school", std::move(batch),
+                  [&](std::vector<core::Result<EnqueueOutcome>> r) { p.set_value(std::move(r)); },
+                  std::move(direct));
+  auto results = p.get_future().get();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_FALSE(results[0].has_value());
+  EXPECT_EQ(leased, 0u);
+  EXPECT_EQ(admitted, 1u) << "the caller learns what it granted, to take it back";
+  EXPECT_EQ(spool_->counts()->leased, 0u);
+}
+
 }  // namespace
 }  // namespace queue::testing
