@@ -425,36 +425,30 @@ class SmtpSession::Impl {
   }
 
   asio::awaitable<TransactionResult> send(const Transaction& t) {
-    SmtpSession::Sent out;
-    co_await transact(t, false, &out);
-    co_return std::move(*out.current);
+    std::optional<TransactionResult> previous;  // none: nothing is staged (REQUIRES)
+    std::optional<TransactionResult> res = co_await transact(t, false, &previous);
+    co_return std::move(*res);
   }
 
-  // One transaction (see SmtpSession::send_pipelined). With `may_stage`
-  // the content of this transaction may be left staged (out->current
-  // empty); a transaction staged before is written and decided first
-  // (out->previous).
-  asio::awaitable<void> transact(const Transaction& t, bool may_stage, SmtpSession::Sent* out) {
+  // One transaction (see SmtpSession::send_pipelined): its result, or
+  // nullopt when `may_stage` let its content stay staged. A transaction
+  // staged before is written and decided first, into *previous.
+  asio::awaitable<std::optional<TransactionResult>> transact(
+      const Transaction& t, bool may_stage, std::optional<TransactionResult>* previous) {
     TransactionResult res;
     const size_t n = t.rcpt_to.size();
     res.recipients.resize(n);
     if (lost_) {
-      if (staged_) out->previous = fail_staged(local_reply("4.4.2", "session already closed"));
+      if (staged_) *previous = fail_staged(local_reply("4.4.2", "session already closed"));
       fail_rest(res, 0, local_reply("4.4.2", "session already closed"), Stage::kConnection);
       res.connection_lost = true;
-      {
-      out->current = std::move(res);
-      co_return;
-    }
+      co_return res;
     }
     bool utf8 = t.smtputf8 || needs_utf8(t.mail_from);
     for (const auto& r : t.rcpt_to) utf8 = utf8 || needs_utf8(r);
     if (utf8 && !caps_.smtputf8) {
       fail_rest(res, 0, core::Reply{553, "5.6.7", fmt::format("{} does not support SMTPUTF8, which this message needs", info_.host)}, Stage::kMail);
-      {
-      out->current = std::move(res);
-      co_return;
-    }
+      co_return res;
     }
     Transaction tx = t;
     tx.smtputf8 = utf8;
@@ -463,23 +457,17 @@ class SmtpSession::Impl {
     size_t wire_size = t.data.size();
     if (caps_.size && caps_.max_size && wire_size > caps_.max_size) {
       fail_rest(res, 0, core::Reply{552, "5.3.4", fmt::format("message of {} octets exceeds the {} octet limit of {}", wire_size, caps_.max_size, info_.host)}, Stage::kMail);
-      {
-      out->current = std::move(res);
-      co_return;
-    }
+      co_return res;
     }
 
     const bool hold = may_stage && can_stage();
     if (staged_ && !hold) {
       // Nothing to pipeline the staged content with: send it on its own.
-      out->previous = co_await flush_staged();
+      *previous = co_await flush_staged();
       if (lost_) {
         fail_rest(res, 0, local_reply("4.4.2", "session already closed"), Stage::kConnection);
         res.connection_lost = true;
-        {
-      out->current = std::move(res);
-      co_return;
-    }
+        co_return res;
       }
     }
 
@@ -499,10 +487,7 @@ class SmtpSession::Impl {
         if (!co_await write(bufs, cfg_.data_block_timeout, "sending the transaction", &fail)) {
           fail_rest(res, 0, fail, Stage::kConnection);
           res.connection_lost = true;
-          {
-      out->current = std::move(res);
-      co_return;
-    }
+          co_return res;
         }
       } else {
         cmd_ += "DATA\r\n";
@@ -522,45 +507,33 @@ class SmtpSession::Impl {
           if (!co_await read_reply(&end, cfg_.data_done_timeout, "after the final dot", &fail)) {
             sent = false;
           } else {
-            out->previous = finish_staged(end);
+            *previous = finish_staged(end);
             if (end.code == 421) {
               // The peer closed after the staged message: this one was
               // never looked at.
               fail_rest(res, 0, end.to_core(), Stage::kConnection);
               res.connection_lost = true;
-              {
-      out->current = std::move(res);
-      co_return;
-    }
+              co_return res;
             }
           }
         }
         if (!sent) {
-          if (staged_) out->previous = fail_staged(fail);
+          if (staged_) *previous = fail_staged(fail);
           fail_rest(res, 0, fail, Stage::kConnection);
           res.connection_lost = true;
-          {
-      out->current = std::move(res);
-      co_return;
-    }
+          co_return res;
         }
       }
       if (!co_await read_reply(&mail, cfg_.mail_timeout, "after MAIL", &fail)) {
         fail_rest(res, 0, fail, Stage::kConnection);
         res.connection_lost = true;
-        {
-      out->current = std::move(res);
-      co_return;
-    }
+        co_return res;
       }
       for (size_t i = 0; i < n; ++i) {
         if (!co_await read_reply(&rcpt[i], cfg_.rcpt_timeout, "after RCPT", &fail)) {
           fail_rest(res, 0, fail, Stage::kConnection);
           res.connection_lost = true;
-          {
-      out->current = std::move(res);
-      co_return;
-    }
+          co_return res;
         }
       }
     } else {
@@ -568,18 +541,12 @@ class SmtpSession::Impl {
           !co_await read_reply(&mail, cfg_.mail_timeout, "after MAIL", &fail)) {
         fail_rest(res, 0, fail, Stage::kConnection);
         res.connection_lost = true;
-        {
-      out->current = std::move(res);
-      co_return;
-    }
+        co_return res;
       }
       if (mail.code != 250) {
         fail_rest(res, 0, mail.to_core(), Stage::kMail);
         co_await after_failed(mail, res);
-        {
-      out->current = std::move(res);
-      co_return;
-    }
+        co_return res;
       }
       for (size_t i = 0; i < n; ++i) {
         cmd_ = fmt::format("RCPT TO:<{}>\r\n", tx.rcpt_to[i]);
@@ -587,10 +554,7 @@ class SmtpSession::Impl {
             !co_await read_reply(&rcpt[i], cfg_.rcpt_timeout, "after RCPT", &fail)) {
           fail_rest(res, 0, fail, Stage::kConnection);
           res.connection_lost = true;
-          {
-      out->current = std::move(res);
-      co_return;
-    }
+          co_return res;
         }
         if (rcpt[i].code == 421) break;
       }
@@ -600,10 +564,7 @@ class SmtpSession::Impl {
       fail_rest(res, 0, mail.to_core(), Stage::kConnection);
       res.connection_lost = true;
       close();
-      {
-      out->current = std::move(res);
-      co_return;
-    }
+      co_return res;
     }
     for (size_t i = 0; i < n; ++i) {
       if (rcpt[i].code != 421) continue;
@@ -616,10 +577,7 @@ class SmtpSession::Impl {
       }
       res.connection_lost = true;
       close();
-      {
-      out->current = std::move(res);
-      co_return;
-    }
+      co_return res;
     }
     size_t accepted = 0;
     bool content_sent = false;
@@ -641,10 +599,7 @@ class SmtpSession::Impl {
       if (!co_await read_reply(&data_reply, t1, chunking ? "after BDAT" : "after DATA", &fail)) {
         fail_accepted(res, rcpt, mail, fail, Stage::kConnection);
         res.connection_lost = true;
-        {
-      out->current = std::move(res);
-      co_return;
-    }
+        co_return res;
       }
       content_sent = chunking;
       if (!chunking && data_reply.code == 354) {
@@ -657,35 +612,26 @@ class SmtpSession::Impl {
               !co_await read_reply(&ignored, cfg_.data_done_timeout, "after the final dot", &fail)) {
             res.connection_lost = true;
           }
-          {
-      out->current = std::move(res);
-      co_return;
-    }
+          co_return res;
         }
         if (hold) {
           // Held back until the next transaction's commands (or flush).
           stuffed_.clear();
           dot_stuff(t.data, &stuffed_);
           staged_ = Staged{std::move(res), std::move(rcpt), mail};
-          co_return;
+          co_return std::nullopt;
         }
         if (!co_await send_content(t.data, &data_reply, &fail)) {
           fail_accepted(res, rcpt, mail, fail, Stage::kConnection);
           res.connection_lost = true;
-          {
-      out->current = std::move(res);
-      co_return;
-    }
+          co_return res;
         }
         content_sent = true;
       }
     } else {
       if (accepted == 0 || mail.code != 250) {
         co_await after_failed(mail, res);
-        {
-      out->current = std::move(res);
-      co_return;
-    }
+        co_return res;
       }
       if (chunking) {
         cmd_ = fmt::format("BDAT {} LAST\r\n", t.data.size());
@@ -694,10 +640,7 @@ class SmtpSession::Impl {
             !co_await read_reply(&data_reply, cfg_.data_done_timeout, "after BDAT", &fail)) {
           fail_accepted(res, rcpt, mail, fail, Stage::kConnection);
           res.connection_lost = true;
-          {
-      out->current = std::move(res);
-      co_return;
-    }
+          co_return res;
         }
         content_sent = true;
       } else {
@@ -706,19 +649,13 @@ class SmtpSession::Impl {
             !co_await read_reply(&data_reply, cfg_.data_timeout, "after DATA", &fail)) {
           fail_accepted(res, rcpt, mail, fail, Stage::kConnection);
           res.connection_lost = true;
-          {
-      out->current = std::move(res);
-      co_return;
-    }
+          co_return res;
         }
         if (data_reply.code == 354) {
           if (!co_await send_content(t.data, &data_reply, &fail)) {
             fail_accepted(res, rcpt, mail, fail, Stage::kConnection);
             res.connection_lost = true;
-            {
-      out->current = std::move(res);
-      co_return;
-    }
+            co_return res;
           }
           content_sent = true;
         }
@@ -726,10 +663,7 @@ class SmtpSession::Impl {
     }
     if (accepted == 0 || mail.code != 250) {
       co_await after_failed(mail, res);
-      {
-      out->current = std::move(res);
-      co_return;
-    }
+      co_return res;
     }
     // Only a reply to the end of the content decides the message; a
     // refused DATA command is about the transaction.
@@ -745,10 +679,7 @@ class SmtpSession::Impl {
     } else {
       co_await reset(res);
     }
-    {
-      out->current = std::move(res);
-      co_return;
-    }
+    co_return res;
   }
 
   // Recipients accepted at RCPT whose fate the content phase would have
@@ -847,7 +778,7 @@ asio::awaitable<SmtpSession::Opened> SmtpSession::open(asio::any_io_executor exe
 asio::awaitable<TransactionResult> SmtpSession::send(const Transaction& t) { return impl_->send(t); }
 asio::awaitable<SmtpSession::Sent> SmtpSession::send_pipelined(const Transaction& t) {
   Sent out;
-  co_await impl_->transact(t, true, &out);
+  out.current = co_await impl_->transact(t, true, &out.previous);
   co_return out;
 }
 asio::awaitable<std::optional<TransactionResult>> SmtpSession::flush() {
