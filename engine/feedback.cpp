@@ -1,13 +1,17 @@
 // engine/feedback.cpp: outcome -> status change, and bounce categories.
 //
-// The engine never parses reply text to decide anything (STYLE.md R4): the
-// transport already said delivered / transient / permanent, and the
-// enhanced status code is structured data. The text only travels into the
-// event detail so a person can read what the peer said.
+// The engine never parses reply text to decide what happens to a message
+// (STYLE.md R4): the transport already said delivered / transient /
+// permanent, and the enhanced status code is structured data. The text
+// travels into the event detail so a person can read what the peer said,
+// and the bounce category label reads it only where the code cannot tell
+// spam from other policy refusals (both 5.7.1), as the accounting log does.
 #include "engine/feedback.h"
 
 #include <algorithm>
 #include <utility>
+
+#include "engine/accounting.h"
 
 namespace engine {
 namespace {
@@ -20,20 +24,14 @@ std::string describe(const core::Reply& reply) {
 
 }  // namespace
 
+// One classifier for the stored bounce and the accounting log's
+// bounce_class (accounting.h), so a message's category and its accounting
+// line never disagree. A permanent outcome with a 4.x.x enhanced code (a
+// local decision, or a peer's odd pairing) is not "transient" once it has
+// failed the message: "other".
 std::string_view bounce_category(const core::Reply& reply) noexcept {
-  const std::string_view e = reply.enhanced;
-  // class "." subject "." detail; the class itself was checked by the
-  // transport's parser, only subject and detail matter here.
-  const size_t dot1 = e.find('.');
-  if (dot1 == std::string_view::npos) return kBounceOther;
-  const size_t dot2 = e.find('.', dot1 + 1);
-  if (dot2 == std::string_view::npos) return kBounceOther;
-  const std::string_view subject = e.substr(dot1 + 1, dot2 - dot1 - 1);
-  const std::string_view detail = e.substr(dot2 + 1);
-  if (subject == "1") return kBounceBadMailbox;              // addressing status
-  if (subject == "2" && detail == "2") return kBounceQuota;  // mailbox full
-  if (subject == "7") return kBouncePolicy;                  // security or policy
-  return kBounceOther;
+  const std::string_view c = bounce_class(reply);
+  return c == kClassTransient ? kBounceOther : c;
 }
 
 queue::Transition release(const core::MessageRecord& record, core::TimePoint due_at,

@@ -25,10 +25,12 @@ inline constexpr std::string_view kBounceOther = "other";
 inline constexpr std::string_view kBounceRetriesExhausted = "retries-exhausted";
 inline constexpr std::string_view kBounceExpired = "expired";
 
-// Basic classification of a permanent refusal by its enhanced status code
-// (RFC 3463): x.1.x addressing -> bad-mailbox, x.2.2 -> quota, x.7.x
-// security or policy -> policy-related, anything else (or no enhanced code)
-// -> other.
+// The category stored with a permanent refusal: accounting.h's
+// bounce_class (x.1.2 and x.1.10 bad-domain, x.1.7/x.1.8 invalid-sender,
+// other x.1.x bad-mailbox, x.2.2 quota, x.7.x spam-related or
+// policy-related, anything else other), except that a refusal with a 4.x.x
+// code is "other" rather than "transient". #7 replaces it with rules as
+// data.
 std::string_view bounce_category(const core::Reply& reply) noexcept;
 
 enum class Verdict : uint8_t {

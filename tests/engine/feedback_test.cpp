@@ -36,16 +36,21 @@ TEST(BounceCategory, ByEnhancedCode) {
     std::string_view category;
   };
   const Case cases[] = {
-      {"5.1.1", kBounceBadMailbox}, {"5.1.10", kBounceBadMailbox},
+      {"5.1.1", kBounceBadMailbox}, {"5.1.10", "bad-domain"},
+      {"5.1.2", "bad-domain"},      {"5.1.7", "invalid-sender"},
       {"5.2.2", kBounceQuota},      {"5.2.1", kBounceOther},
       {"5.7.1", kBouncePolicy},     {"5.7.26", kBouncePolicy},
       {"5.0.0", kBounceOther},      {"", kBounceOther},
       {"garbage", kBounceOther},    {"5.3.4", kBounceOther},
+      {"4.7.1", kBounceOther},  // failed on a transient-looking code: not "transient"
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.enhanced);
     EXPECT_EQ(bounce_category(core::Reply{550, c.enhanced, "x"}), c.category);
   }
+  // The text matters where the code cannot tell spam from policy, as in
+  // the accounting log's bounce_class.
+  EXPECT_EQ(bounce_category(core::Reply{554, "5.7.1", "rejected as spam"}), "spam-related");
 }
 
 TEST(Decide, DeliveredIsFinal) {

@@ -252,9 +252,11 @@ TEST_F(SmtpInjectTest, MxOutcomesOfTheResolverReachTheMessage) {
       << json::serialize(full);
   EXPECT_EQ(full.at("attempts").to_number<int64_t>(), 1);
   EXPECT_NE(json::serialize(full.at("bounce")).find("5.1.10"), std::string::npos) << json::serialize(full);
+  EXPECT_NE(json::serialize(full.at("bounce")).find("bad-domain"), std::string::npos) << json::serialize(full);
   ASSERT_TRUE(wait_until([&] { return server_->status_of(nxdomain, &full) == "failed"; }))
       << json::serialize(full);
   EXPECT_NE(json::serialize(full.at("bounce")).find("5.1.2"), std::string::npos) << json::serialize(full);
+  EXPECT_NE(json::serialize(full.at("bounce")).find("bad-domain"), std::string::npos) << json::serialize(full);
   // SERVFAIL is temporary: deferred (sending, waiting for a retry), never failed.
   ASSERT_TRUE(wait_until([&] {
     return server_->status_of(broken, &full) == "sending" &&
