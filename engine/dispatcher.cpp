@@ -139,6 +139,12 @@ queue::DirectLease Dispatcher::direct_lease() {
   return d;
 }
 
+bool Dispatcher::TEST_direct_lease_open() const {
+  if (!gate_) return false;
+  std::lock_guard lock(gate_->mu);
+  return gate_->credits > 0;
+}
+
 // Open only while nothing due waits in the spool (no lease wanted or in
 // flight): new mail must not overtake older mail of the same priority.
 void Dispatcher::refill_direct_gate() {
@@ -580,9 +586,21 @@ void Dispatcher::maybe_lease() {
   // The admission runs on the spool's writer thread, so it owns a copy of
   // the ready counts and adds what this lease admits to them.
   // Held destinations (throttled, paused, suspended) lease nothing: their
-  // mail stays in the spool until they may send.
-  std::set<std::string, std::less<>> held;
-  for (const auto& [at, name] : holds_) held.insert(name);
+  // mail stays in the spool until they may send, pushed back to when the
+  // hold ends (every push-back rewrites a record: a destination suspended
+  // for an hour with a large backlog must not churn the spool every
+  // ready_full_delay). An operator's pause has no end (its hold is renewed
+  // every ready_full_delay), so its mail is still looked at that often,
+  // and goes out that soon after a resume.
+  const core::TimePoint now = clock_.now();
+  std::map<std::string, core::Duration, std::less<>> held;
+  for (const auto& [at, name] : holds_) {
+    held[name] = std::max(std::chrono::duration_cast<core::Duration>(at - now), cfg_.ready_full_delay);
+  }
+  request.defer_for = [held, full = cfg_.ready_full_delay](std::string_view destination) {
+    auto it = held.find(destination);
+    return it == held.end() ? full : it->second;
+  };
   request.admit = [counts = ready_.ready_counts(), held = std::move(held),
                    limit = static_cast<size_t>(cfg_.max_ready_per_destination)](
                       std::string_view destination) mutable {

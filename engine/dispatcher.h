@@ -66,6 +66,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   void stop(std::function<void()> done);
   void cancel(const core::Id& id, std::function<void(core::Result<core::MessageStatus>)> done);
   void TEST_poll();
+  bool TEST_direct_lease_open() const;
   std::vector<DestinationState> destinations() const;
 
   // Something became due now (a submit): step soon instead of at the next

@@ -346,6 +346,7 @@ void Engine::start() { impl_->dispatcher().start(); }
 void Engine::stop(std::function<void()> done) { impl_->dispatcher().stop(std::move(done)); }
 
 void Engine::TEST_poll() { impl_->dispatcher().TEST_poll(); }
+bool Engine::TEST_direct_lease_open() const { return impl_->dispatcher().TEST_direct_lease_open(); }
 
 std::vector<DestinationState> Engine::destinations() const {
   return impl_->dispatcher().destinations();

@@ -168,6 +168,9 @@ class Engine {
   // REQUIRES: the executor is run by another thread (or this call is made
   // from inside the engine's strand, where it runs a single step).
   void TEST_poll();
+  // The dispatcher would lease new mail as it is stored right now
+  // (engine.direct_lease's gate is open). Any thread.
+  bool TEST_direct_lease_open() const;
 
   // The destinations' throttles (engine/throttle.h), built from
   // config->throttle: live tuning, pauses, state. Thread-safe; lives as

@@ -95,6 +95,11 @@ struct LeaseRequest {
   // snapshot, not a counter of what it admitted.
   std::function<bool(std::string_view destination)> admit;
   core::Duration defer_rejected_by{5000};  // at least 1 ms is used
+  // When set, how far a message `admit` refused is pushed back instead
+  // (per destination; at least 1 ms is used). Lets a destination that is
+  // held for an hour be pushed back once, not every defer_rejected_by: each
+  // push-back rewrites the message's record. Same thread and rules as admit.
+  std::function<core::Duration(std::string_view destination)> defer_for;
   // One call examines at most about 4 * max + 1024 due entries, so that a
   // destination that rejects everything cannot hold the writer.
 };

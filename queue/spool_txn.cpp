@@ -165,7 +165,9 @@ core::Status TxnOps::lease(LeaseOp& op) {
           continue;
         }
         if (req.admit && !req.admit(r.destination)) {
-          r.due_at = now_ + defer;  // no event, no attempt: it just waits
+          // No event, no attempt: it just waits.
+          r.due_at = now_ + (req.defer_for ? std::max(req.defer_for(r.destination), core::Duration(1))
+                                           : defer);
           if (auto s2 = put_due(r); !s2) return s2;
           if (auto s2 = store_record(r); !s2) return s2;
           continue;

@@ -280,6 +280,35 @@ TEST_F(SpoolTest, AdmitRejectsAreDeferredWithoutEvents) {
   expect_counters_match();
 }
 
+// defer_for: each refused destination is pushed back by its own delay
+// (a destination suspended for an hour is rewritten once, not every 5 s).
+TEST_F(SpoolTest, AdmitRejectsAreDeferredPerDestination) {
+  const core::Id held = enqueue_one(make_message("a@a.test", "email:held.test"));
+  const core::Id full = enqueue_one(make_message("b@b.test", "email:full.test"));
+  const core::Id tiny = enqueue_one(make_message("c@c.test", "email:tiny.test"));
+  LeaseRequest req;
+  req.admit = [](std::string_view) { return false; };
+  req.defer_rejected_by = 5s;
+  req.defer_for = [](std::string_view d) -> core::Duration {
+    if (d == "email:held.test") return 1h;
+    if (d == "email:tiny.test") return core::Duration(0);  // at least 1 ms
+    return 5s;
+  };
+  auto r = spool_->lease_sync(req);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->empty());
+  EXPECT_EQ(record(held).due_at, clock_.now() + 1h);
+  EXPECT_EQ(record(full).due_at, clock_.now() + 5s);
+  EXPECT_EQ(record(tiny).due_at, clock_.now() + core::Duration(1));
+  EXPECT_EQ(events(held).size(), 1u);
+  clock_.advance(5s);
+  auto later = lease();
+  ASSERT_EQ(later.size(), 2u);  // full and tiny; held waits its hour
+  clock_.advance(1h);
+  ASSERT_EQ(lease().size(), 1u);
+  expect_counters_match();
+}
+
 TEST_F(SpoolTest, ExpiredMessagesFailInsteadOfBeingLeased) {
   NewMessage m = make_message();
   m.request.expires_at = clock_.now() + 10min;
