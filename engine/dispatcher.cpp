@@ -44,6 +44,8 @@ const core::Content kNoContent{};
 // age up to a quarter of an hour, so a backlog waiting for a transport that
 // is configured only at the next restart costs few leases and few events.
 constexpr core::Duration kNoTransportMinDelay{60'000};
+// The longest a held destination's spooled mail is pushed back at a time.
+constexpr core::Duration kHeldRecheck{60'000};
 constexpr core::Duration kNoTransportMaxDelay{15 * 60'000};
 
 }  // namespace
@@ -587,15 +589,18 @@ void Dispatcher::maybe_lease() {
   // the ready counts and adds what this lease admits to them.
   // Held destinations (throttled, paused, suspended) lease nothing: their
   // mail stays in the spool until they may send, pushed back to when the
-  // hold ends (every push-back rewrites a record: a destination suspended
-  // for an hour with a large backlog must not churn the spool every
-  // ready_full_delay). An operator's pause has no end (its hold is renewed
-  // every ready_full_delay), so its mail is still looked at that often,
-  // and goes out that soon after a resume.
+  // hold ends but by at most kHeldRecheck (every push-back rewrites a
+  // record: a destination suspended for an hour with a large backlog must
+  // not churn the spool every ready_full_delay; and a suspension lifted
+  // early by new rules must not leave its mail waiting for the old end).
+  // An operator's pause has no end (its hold is renewed every
+  // ready_full_delay), so its mail is looked at that often, and goes out
+  // that soon after a resume.
   const core::TimePoint now = clock_.now();
   std::map<std::string, core::Duration, std::less<>> held;
   for (const auto& [at, name] : holds_) {
-    held[name] = std::max(std::chrono::duration_cast<core::Duration>(at - now), cfg_.ready_full_delay);
+    const auto left = std::chrono::duration_cast<core::Duration>(at - now);
+    held[name] = std::max(std::min(left, kHeldRecheck), cfg_.ready_full_delay);
   }
   request.defer_for = [held, full = cfg_.ready_full_delay](std::string_view destination) {
     auto it = held.find(destination);
