@@ -129,6 +129,17 @@ class SessionTest : public ::testing::Test {
     return out.value_or(Conversation{});
   }
 
+  // Starts Postfix's smtp-sink; returns its port (0 on failure).
+  uint16_t start_sink(Peer& sink) {
+    const uint16_t port = testing_support::pick_port();
+    std::string error;
+    const bool ok =
+        sink.start(testing_support::smtp_sink_argv(port), "", std::chrono::seconds(5), nullptr, &error);
+    EXPECT_TRUE(ok) << error;
+    if (!ok || !testing_support::wait_for_port(port, std::chrono::seconds(10))) return 0;
+    return port;
+  }
+
   // Starts smtp_script_server.py with `cfg`; returns its port.
   uint16_t script(Peer& peer, json::object cfg) {
     std::string path = dir_ + "/script" + std::to_string(scripts_++) + ".json";
@@ -167,12 +178,9 @@ std::string message(std::string_view subject, std::string_view body) {
 }
 
 TEST_F(SessionTest, SmtpSinkPipelinedManyTransactionsOnOneSession) {
-  uint16_t port = testing_support::pick_port();
   Peer sink;
-  std::string error;
-  ASSERT_TRUE(sink.start(testing_support::smtp_sink_argv(port), "", std::chrono::seconds(5), nullptr, &error))
-      << error;
-  ASSERT_TRUE(testing_support::wait_for_port(port, std::chrono::seconds(10)));
+  const uint16_t port = start_sink(sink);
+  ASSERT_NE(port, 0);
   std::vector<Message> msgs;
   for (int i = 0; i < 20; ++i)
     msgs.push_back({"bounce@client.test", {"r" + std::to_string(i) + "@example.test", "x@example.test"},
@@ -194,12 +202,9 @@ TEST_F(SessionTest, SmtpSinkPipelinedManyTransactionsOnOneSession) {
 }
 
 TEST_F(SessionTest, SmtpSinkPipelinedAcrossMessages) {
-  uint16_t port = testing_support::pick_port();
   Peer sink;
-  std::string error;
-  ASSERT_TRUE(sink.start(testing_support::smtp_sink_argv(port), "", std::chrono::seconds(5), nullptr, &error))
-      << error;
-  ASSERT_TRUE(testing_support::wait_for_port(port, std::chrono::seconds(10)));
+  const uint16_t port = start_sink(sink);
+  ASSERT_NE(port, 0);
   std::vector<Message> msgs;
   for (int i = 0; i < 20; ++i)
     msgs.push_back({"bounce@client.test", {"r" + std::to_string(i) + "@example.test"},
