@@ -486,6 +486,34 @@ TEST_F(EngineTest, DirectLeaseSkipsAFullDestination) {
   EXPECT_EQ(full->ready, 2u);
 }
 
+// A destination held by its throttle for an hour: mail that arrives for
+// it stays in the spool, pushed back by at most a minute at a time (each
+// push-back rewrites the record; a suspension lifted early by new rules
+// must not leave it waiting for the old end).
+TEST_F(EngineTest, HeldDestinationsSpooledMailIsPushedBackAMinuteAtATime) {
+  core::ThrottleRule rule;
+  rule.name = "slow";
+  rule.domains = {"slow.example"};
+  rule.limits.rate = core::Rate{1, std::chrono::hours(1)};
+  rule.limits.burst = 1;
+  config().throttle.rules.push_back(rule);
+  open(always("250 ok"));
+  const core::Id first = submit_one(email_to("a@slow.example"));
+  const core::Id second = submit_one(email_to("b@slow.example"));
+  engine_->TEST_poll();
+  EXPECT_EQ(record(first).status, MessageStatus::kDelivered);
+  // The bucket is empty for an hour: the destination is held, and what it
+  // had ready went back to the spool, due when the hold ends.
+  EXPECT_EQ(record(second).status, MessageStatus::kQueued);
+  EXPECT_GT(record(second).due_at, clock_.now() + std::chrono::minutes(59));
+  const core::Id third = submit_one(email_to("c@slow.example"));
+  engine_->TEST_poll();
+  const core::MessageRecord r = record(third);
+  EXPECT_EQ(r.status, MessageStatus::kQueued);
+  EXPECT_EQ(r.due_at, clock_.now() + std::chrono::minutes(1));
+  EXPECT_EQ(view(third).events.size(), 1u) << "waiting is not an event";
+}
+
 TEST_F(EngineTest, ManyMessagesAcrossDestinationsAllFinish) {
   config().engine.batch_size = 7;
   config().engine.lease_batch = 50;
