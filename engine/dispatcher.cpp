@@ -184,20 +184,27 @@ void Dispatcher::refill_direct_gate() {
 // it): they stay leased in the spool and are reclaimed at the next start.
 void Dispatcher::take_direct(std::vector<queue::Leased> items, size_t admitted) {
   direct_settled_ += admitted;
-  const size_t n = items.size();
-  if (n > 0 && state_ != State::kStopped) {
-    active_ += n;
-    Metrics::get().leased->inc(n);
-    Metrics::get().direct_leased->inc(n);
-    Metrics::get().active->set(static_cast<int64_t>(active_));
-    if (leased_inbox_.empty()) {
-      leased_inbox_ = std::move(items);
-    } else {
-      std::move(items.begin(), items.end(), std::back_inserter(leased_inbox_));
-    }
-    ++progress_;
+  if (!items.empty() && state_ != State::kStopped) {
+    Metrics::get().direct_leased->inc(items.size());
+    take_leased(items);
   }
   request_step();
+}
+
+// Leased messages (from a lease or a direct lease) into the inbox that the
+// next step places.
+void Dispatcher::take_leased(std::vector<queue::Leased>& items) {
+  const size_t n = items.size();
+  if (n == 0) return;
+  active_ += n;
+  Metrics::get().leased->inc(n);
+  Metrics::get().active->set(static_cast<int64_t>(active_));
+  if (leased_inbox_.empty()) {
+    leased_inbox_ = std::move(items);
+  } else {
+    std::move(items.begin(), items.end(), std::back_inserter(leased_inbox_));
+  }
+  ++progress_;
 }
 
 void Dispatcher::request_step() {
@@ -638,19 +645,8 @@ void Dispatcher::on_leased(core::Result<std::vector<queue::Leased>> result, size
       core::log::error("lease failed", {Field("error", result.error().to_string())});
     }
   } else {
-    std::vector<queue::Leased>& items = *result;
-    const size_t n = items.size();
-    if (n > 0) {
-      active_ += n;
-      Metrics::get().leased->inc(n);
-      Metrics::get().active->set(static_cast<int64_t>(active_));
-      if (leased_inbox_.empty()) {
-        leased_inbox_ = std::move(items);
-      } else {
-        std::move(items.begin(), items.end(), std::back_inserter(leased_inbox_));
-      }
-      ++progress_;
-    }
+    const size_t n = result->size();
+    take_leased(*result);
     // A full batch means more is probably due: lease again without waiting.
     if (n >= asked) lease_wanted_ = true;
   }

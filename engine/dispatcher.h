@@ -115,6 +115,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   };
   void refill_direct_gate();
   void take_direct(std::vector<queue::Leased> items, size_t admitted);
+  void take_leased(std::vector<queue::Leased>& items);
 
   // The step and its parts, in order (dispatcher.cpp).
   void step();

@@ -155,22 +155,25 @@ PreparedBatch prepare_batch(std::string tenant, std::vector<NewMessage> batch, c
     // TxnOps::lease_one would make of it, encoded here, off the writer.
     item.direct_ok = lease_for && r.status == core::MessageStatus::kQueued &&
                      r.due_at <= now && !(r.request.expires_at && *r.request.expires_at <= now);
+    // `r` itself becomes the leased record (every field of it is set again
+    // for the next item), so nothing is copied.
     if (item.direct_ok) {
-      core::MessageRecord& lr = out.leased_records[i];
-      lr = r;
-      lr.status = core::MessageStatus::kSending;
-      lr.lease_gen = 1;
-      lr.lease_until = core::from_unix_ms(out.lease_until_ms);
-      lr.event_count = 2;
+      r.status = core::MessageStatus::kSending;
+      r.lease_gen = 1;
+      r.lease_until = core::from_unix_ms(out.lease_until_ms);
+      r.event_count = 2;
       at = out.blob.size();
-      item.leased_record = {at, codec.append(lr, &out.blob)};
+      item.leased_record = {at, codec.append(r, &out.blob)};
       ev.at = now;
       ev.status = core::MessageStatus::kSending;
       ev.detail.clear();
       ev.attempt = 1;
-      ev.channel = current_channel(lr);
+      ev.channel = current_channel(r);
       at = out.blob.size();
       item.leased_event = {at, codec.append(ev, &out.blob)};
+      item.destination = r.destination;
+      out.leased_records[i] = std::move(r);
+      continue;
     }
     item.destination = std::move(r.destination);
   }

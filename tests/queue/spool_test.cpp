@@ -652,6 +652,16 @@ TEST_F(SpoolTest, CallbacksRunOnTheWriterThreadAndBlockingCallsThereFail) {
   EXPECT_EQ(r.error().code, core::Errc::kInternal);
 }
 
+// Spool::enqueue with a DirectLease, waited for.
+std::vector<core::Result<EnqueueOutcome>> enqueue_direct(Spool& spool, std::vector<NewMessage> batch,
+                                                         DirectLease direct) {
+  std::promise<std::vector<core::Result<EnqueueOutcome>>> p;
+  spool.enqueue("school", std::move(batch),
+                [&](std::vector<core::Result<EnqueueOutcome>> r) { p.set_value(std::move(r)); },
+                std::move(direct));
+  return p.get_future().get();
+}
+
 // The engine's fast path: what DirectLease admits is stored leased in the
 // enqueue's own transaction, exactly as lease() would leave it; the rest
 // (refused, not due yet, a duplicate) is stored as usual.
@@ -683,11 +693,7 @@ TEST_F(SpoolTest, DirectLeaseStoresAdmittedMessagesLeased) {
     got = std::move(l);
     admitted = n;
   };
-  std::promise<std::vector<core::Result<EnqueueOutcome>>> p;
-  spool_->enqueue("school", std::move(batch),
-                  [&](std::vector<core::Result<EnqueueOutcome>> r) { p.set_value(std::move(r)); },
-                  std::move(direct));
-  auto results = p.get_future().get();
+  auto results = enqueue_direct(*spool_, std::move(batch), std::move(direct));
   ASSERT_EQ(results.size(), 5u);
   for (auto& r : results) {
     ASSERT_TRUE(r.has_value()) << r.error().to_string();
@@ -751,11 +757,7 @@ TEST_F(SpoolTest, DirectLeaseOfAFailedCommitReportsNothingLeased) {
     leased = l.size();
     admitted = n;
   };
-  std::promise<std::vector<core::Result<EnqueueOutcome>>> p;
-  spool_->enqueue("school", std::move(batch),
-                  [&](std::vector<core::Result<EnqueueOutcome>> r) { p.set_value(std::move(r)); },
-                  std::move(direct));
-  auto results = p.get_future().get();
+  auto results = enqueue_direct(*spool_, std::move(batch), std::move(direct));
   ASSERT_EQ(results.size(), 1u);
   EXPECT_FALSE(results[0].has_value());
   EXPECT_EQ(leased, 0u);
