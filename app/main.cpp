@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "app/dkim_commands.h"
 #include "app/serve.h"
 
 int main(int argc, char** argv) {
@@ -98,7 +99,36 @@ int main(int argc, char** argv) {
   key_show->add_option("-c,--config", client.config_path, "config file, to find the spool")
       ->check(CLI::ExistingFile);
 
+  auto* dkim_cmd = cli.add_subcommand("dkim", "DKIM keys, signing and verification (offline)");
+  dkim_cmd->require_subcommand(1);
+  app::DkimKeygenFlags keygen_flags;
+  auto* dkim_keygen = dkim_cmd->add_subcommand("keygen", "make a key; print its DNS TXT record");
+  dkim_keygen->add_option("--domain", keygen_flags.domain, "signing domain (d=)")->required();
+  dkim_keygen->add_option("--selector", keygen_flags.selector, "selector (s=)")->required();
+  dkim_keygen->add_option("--algorithm", keygen_flags.algorithm, "rsa | ed25519 (default rsa)");
+  dkim_keygen->add_option("--bits", keygen_flags.bits, "RSA key size, 1024..4096 (default 2048)");
+  dkim_keygen->add_option("--out", keygen_flags.out, "private key file to write (mode 0600)")->required();
+  dkim_keygen->add_flag("--force", keygen_flags.force, "replace an existing file");
+  app::DkimSignFlags sign_flags;
+  auto* dkim_sign = dkim_cmd->add_subcommand("sign", "print FILE signed (signature field first)");
+  dkim_sign->add_option("--key", sign_flags.key, "private key PEM")->required()->check(CLI::ExistingFile);
+  dkim_sign->add_option("--domain", sign_flags.domain, "signing domain (d=)")->required();
+  dkim_sign->add_option("--selector", sign_flags.selector, "selector (s=)")->required();
+  dkim_sign->add_option("--algorithm", sign_flags.algorithm, "rsa | ed25519 (default: the key's)");
+  dkim_sign->add_option("--canonicalization", sign_flags.canonicalization,
+                        "header/body: simple|relaxed (default relaxed/relaxed)");
+  dkim_sign->add_option("--header", sign_flags.headers, "header to sign (repeatable; default: the built-in list)");
+  dkim_sign->add_option("file", sign_flags.file, "message file, - for stdin")->required();
+  app::DkimVerifyFlags verify_flags;
+  auto* dkim_verify = dkim_cmd->add_subcommand("verify", "verify FILE's signatures against given keys");
+  dkim_verify->add_option("--txt", verify_flags.txt, "DNS TXT record value (repeatable)")->required();
+  dkim_verify->add_option("file", verify_flags.file, "message file, - for stdin")->required();
+
   CLI11_PARSE(cli, argc, argv);
+
+  if (dkim_keygen->parsed()) return app::cmd_dkim_keygen(keygen_flags);
+  if (dkim_sign->parsed()) return app::cmd_dkim_sign(sign_flags);
+  if (dkim_verify->parsed()) return app::cmd_dkim_verify(verify_flags);
 
   if (serve->parsed()) return app::serve(serve_opts);
   if (send->parsed()) return app::cmd_send(client, send_flags);
