@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "core/config.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "dkim/signing_table.h"
 #include "engine/accounting.h"
 #include "engine/engine.h"
 #include "engine/inject.h"
@@ -125,6 +127,28 @@ int serve(const ServeOptions& options) {
     registry.add(email);
   }
 
+  // DKIM: keys are read here (and again on SIGHUP), signing runs on its own
+  // threads so an RSA signature never holds up an I/O thread. A key that
+  // does not load is logged and holds back its domain's mail (or lets it go
+  // unsigned, when not required); settings that would break every
+  // signature stop the start.
+  std::unique_ptr<asio::thread_pool> signing_pool;
+  auto log_dkim = [](const dkim::SigningTable& table, const char* when) {
+    for (const auto& p : table.problems())
+      core::log::error("dkim: a signing key is unusable", {{"when", when}, {"error", p.to_string()}});
+    for (const auto& d : table.domains())
+      if (d.usable())
+        core::log::info("dkim: signing", {{"when", when}, {"domain", d.domain}, {"d", d.d}, {"keys", d.signers.size()}});
+  };
+  if (email) {
+    auto table = dkim::SigningTable::build(config->dkim, config->email.trace_header);
+    if (!table) core::log::fatal("cannot set up DKIM signing", {{"error", table.error().to_string()}});
+    log_dkim(**table, "start");
+    const unsigned n = config->dkim.threads ? config->dkim.threads : std::max(1u, std::thread::hardware_concurrency());
+    signing_pool = std::make_unique<asio::thread_pool>(n);
+    email->set_dkim(*table, signing_pool->get_executor());
+  }
+
   // One JSON line per delivery attempt; a log that cannot be opened is a
   // configuration error, not something to discover later.
   auto accounting = engine::AccountingLog::open(config->accounting, config->spool.path, clock);
@@ -177,6 +201,18 @@ int serve(const ServeOptions& options) {
       if (!options.config_path.empty()) {
         try {
           auto fresh = core::load_config_file(options.config_path);
+          // DKIM keys and domains are live too: a new table replaces the
+          // old one only if its settings are sound.
+          if (email && signing_pool) {
+            auto table = dkim::SigningTable::build(fresh->dkim, config->email.trace_header);
+            if (!table) {
+              core::log::error("SIGHUP: DKIM settings refused; the old ones stay",
+                               {{"error", table.error().to_string()}});
+            } else {
+              log_dkim(**table, "reload");
+              email->set_dkim(*table, signing_pool->get_executor());
+            }
+          }
           if (auto st = engine.throttles().replace(fresh->throttle, fresh->smtp); !st) {
             core::log::error("SIGHUP: throttle rules refused; the old ones stay",
                              {{"error", st.error().to_string()}});
@@ -220,6 +256,7 @@ int serve(const ServeOptions& options) {
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
+  if (signing_pool) signing_pool->join();
   // Every attempt is decided by now: write the last accounting lines.
   (*accounting)->close();
   core::log::info("stopped");

@@ -277,6 +277,44 @@ struct AccountingConfig {
   uint32_t keep = 10;                     // rotated files kept
 };
 
+// One key of a signing domain ([[dkim.domains]] keys = [{...}]).
+struct DkimKey {
+  std::string selector;   // s=; the TXT record is at <selector>._domainkey.<d>
+  std::string key_file;   // PEM private key, RSA (>= 1024 bits) or Ed25519
+  std::string algorithm;  // "rsa" | "ed25519" | empty: whatever the file holds
+};
+
+// [[dkim.domains]]: mail whose From domain is `domain` or a subdomain of it
+// is signed with every key listed (dual signing: Ed25519 + RSA), with
+// d=`signing_domain` (empty: `domain`). The most specific entry wins.
+struct DkimDomain {
+  std::string domain;
+  std::string signing_domain;
+  // true: a message that cannot be signed (its key did not load, the
+  // signature failed) is never sent unsigned; it is deferred with the
+  // reason, and fails after the retries. false: it goes unsigned, logged.
+  bool required = true;
+  std::vector<DkimKey> keys;
+};
+
+// [dkim] — DKIM signing of outgoing email (dkim/dkim.h).
+struct DkimConfig {
+  // behaviour
+  std::string header_canonicalization = "relaxed";  // simple | relaxed
+  std::string body_canonicalization = "relaxed";
+  // Header fields signed when present (h= order); empty: the built-in list
+  // (dkim::default_signed_headers with email.trace_header).
+  std::vector<std::string> headers;
+  // Listed once more than present (RFC 6376 §5.4.2); each must be in
+  // `headers`. Empty with `headers` empty: the built-in list.
+  std::vector<std::string> oversign;
+  Duration expire{0};         // x= = t= + this; 0: no x=; else > the retry schedule's span
+  bool sign_injected = true;  // sign mail injected over SMTP too (as is, when its From domain has keys)
+  std::vector<DkimDomain> domains;
+  // performance
+  uint32_t threads = 0;  // signing threads; 0 = number of cores
+};
+
 // A rate of events: `count` per `per` ("100/s", "10/min", "2000/h").
 // count 0: unlimited.
 struct Rate {
@@ -396,6 +434,7 @@ struct Config {
   ListenerConfig listener;
   AccountingConfig accounting;
   ThrottleConfig throttle;
+  DkimConfig dkim;
   std::string source;  // file it came from; empty = built-in defaults
 };
 

@@ -148,6 +148,11 @@ void read_smtp(Section& s, SmtpConfig& c);
 void read_listener(Section& s, ListenerConfig& c, const std::vector<TenantConfig>& tenants);
 void read_accounting(Section& s, AccountingConfig& c);
 
+// ---- [dkim], in config_dkim.cpp ----
+
+// REQUIRES: `retry` is the complete [retry] (dkim.expire must outlast it).
+void read_dkim(Section& s, DkimConfig& c, const RetryConfig& retry);
+
 // ---- [throttle], in config_throttle.cpp ----
 
 // Reads [throttle] as written: absent keys keep what *c holds, nothing

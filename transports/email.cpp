@@ -22,12 +22,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <fmt/format.h>
 #include <mutex>
 #include <unordered_map>
 
 #include "core/log.h"
+#include "dkim/signing_table.h"
 #include "mta/dns.h"
 #include "mta/smtp_client.h"
 #include "templating/render.h"
@@ -78,6 +80,9 @@ struct Job {
   bool eight_bit = false;
   bool smtputf8 = false;
   uint8_t requeued = 0;
+  // Set while the job waits for its DKIM signature (points into the table
+  // the signing task holds).
+  const dkim::SigningTable::Domain* dkim = nullptr;
 };
 
 struct Idle {
@@ -265,6 +270,12 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
   asio::ssl::context opportunistic;
   asio::ssl::context verifying;
 
+  // DKIM ([dkim]): the table in use (replaced on SIGHUP) and where
+  // signing runs, off the I/O threads. Null table: nothing is signed.
+  mutable std::mutex dkim_mu;
+  std::shared_ptr<const dkim::SigningTable> dkim_table;  // GUARDED_BY(dkim_mu)
+  asio::any_io_executor dkim_executor;                   // GUARDED_BY(dkim_mu)
+
   mutable std::mutex mu;
   std::unordered_map<std::string, std::shared_ptr<Site>> sites;  // GUARDED_BY(mu)
   std::atomic<bool> stopping{false};
@@ -393,7 +404,106 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
       jobs.push_back(std::move(j));
     }
     if (jobs.empty()) return;
-    enqueue(std::move(key), tls, std::move(shaper), std::move(targets), std::move(jobs));
+    std::shared_ptr<const dkim::SigningTable> table;
+    asio::any_io_executor signing;
+    {
+      std::lock_guard lock(dkim_mu);
+      table = dkim_table;
+      signing = dkim_executor;
+    }
+    bool sign = false;
+    if (table) {
+      for (Job& j : jobs) {
+        if (j.groupable && !table->sign_injected()) continue;
+        // Injected mail: the domain of its From field; composed mail: of
+        // the sender address it was composed with (A-labels).
+        std::string from = j.groupable ? dkim::from_domain(j.data) : from_domain_of(*state->deliveries[j.index].record);
+        j.dkim = from.empty() ? nullptr : table->find(from);
+        sign = sign || j.dkim != nullptr;
+      }
+    }
+    if (!sign) {
+      enqueue(std::move(key), tls, std::move(shaper), std::move(targets), std::move(jobs));
+      return;
+    }
+    // RSA signing costs about a millisecond a message: never on an I/O thread.
+    asio::post(signing, [self = shared_from_this(), table, key = std::move(key), tls, shaper = std::move(shaper),
+                         targets = std::move(targets), jobs = std::move(jobs)]() mutable {
+      self->sign_jobs(*table, jobs);
+      if (!jobs.empty()) self->enqueue(std::move(key), tls, std::move(shaper), std::move(targets), std::move(jobs));
+    });
+  }
+
+  static std::string from_domain_of(const core::MessageRecord& r) {
+    const std::string& from = r.request.from.email;
+    size_t at = from.rfind('@');
+    if (at == std::string::npos) return {};
+    if (!mta::has_8bit(std::string_view(from).substr(at + 1))) return lower_ascii(std::string_view(from).substr(at + 1));
+    const std::string a = a_label_address(from);
+    return lower_ascii(std::string_view(a).substr(a.rfind('@') + 1));
+  }
+
+  // Puts the DKIM-Signature fields above each job's message (jobs whose
+  // From domain is in the table). A job that must be signed and cannot be
+  // is settled transient here and removed (never sent unsigned); one whose
+  // domain does not require it goes unsigned. Injected content shared by
+  // several recipients is signed once.
+  void sign_jobs(const dkim::SigningTable& table, std::vector<Job>& jobs) {
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::vector<Job> kept;
+    kept.reserve(jobs.size());
+    std::unordered_map<const void*, std::string> signed_content;  // injected content -> signed copy
+    for (Job& j : jobs) {
+      const dkim::SigningTable::Domain* d = j.dkim;
+      j.dkim = nullptr;
+      if (!d) {
+        kept.push_back(std::move(j));
+        continue;
+      }
+      core::Error problem = d->error;
+      if (d->usable()) {
+        auto it = j.groupable ? signed_content.find(j.data.data()) : signed_content.end();
+        if (it != signed_content.end()) {
+          j.owned = it->second;
+          j.data = j.owned;
+          kept.push_back(std::move(j));
+          continue;
+        }
+        std::string normalized;
+        std::string_view msg = j.data;
+        if (dkim::needs_normalization(msg)) {
+          dkim::normalize_line_ends(msg, normalized);
+          msg = normalized;
+        }
+        auto fields = table.sign(*d, msg, now);
+        if (fields) {
+          std::string out;
+          out.reserve(fields->size() + msg.size());
+          out.append(*fields).append(msg);
+          if (j.groupable) signed_content.emplace(j.data.data(), out);
+          j.owned = std::move(out);
+          j.data = j.owned;
+          kept.push_back(std::move(j));
+          continue;
+        }
+        problem = fields.error();
+      }
+      if (!d->required) {
+        core::log::warn("dkim: sending unsigned (the domain does not require signing)",
+                        {{"domain", d->domain}, {"error", problem.to_string()}});
+        kept.push_back(std::move(j));
+        continue;
+      }
+      // Local configuration, not the message or the peer: retried on the
+      // retry schedule, so fixing the key and sending SIGHUP saves it.
+      Outcome o;
+      o.kind = OutcomeKind::kTransient;
+      o.blames_message = true;
+      o.reply = mta::local_reply("4.3.5", "DKIM signing required for " + d->domain + " failed: " + problem.to_string());
+      j.batch->settle(j.index, std::move(o));
+    }
+    jobs = std::move(kept);
   }
 
   void enqueue(std::string key, core::TlsMode tls, std::shared_ptr<ConnectionShaper> shaper,
@@ -832,6 +942,12 @@ void EmailTransport::first_hop(std::string_view destination, std::function<void(
 }
 
 void EmailTransport::shutdown() { impl_->shutdown(); }
+
+void EmailTransport::set_dkim(std::shared_ptr<const dkim::SigningTable> table, asio::any_io_executor signing) {
+  std::lock_guard lock(impl_->dkim_mu);
+  impl_->dkim_table = table && !table->domains().empty() ? std::move(table) : nullptr;
+  impl_->dkim_executor = signing ? std::move(signing) : impl_->ex;
+}
 
 size_t EmailTransport::open_sessions() const { return impl_->open_sessions.load(); }
 

@@ -50,6 +50,9 @@
 namespace mta {
 class Resolver;
 }
+namespace dkim {
+class SigningTable;
+}
 
 namespace transports {
 
@@ -76,6 +79,12 @@ class EmailTransport final : public Transport {
   // The best MX host of the destination's domain (or its route's host),
   // from the resolver (cached by TTL); empty when the lookup fails.
   void first_hop(std::string_view destination, std::function<void(std::string)> done) override;
+
+  // DKIM-signs mail whose From domain `table` lists, on `signing` (a pool
+  // off the I/O threads; null: the transport's executor). Replaces the
+  // table in use (SIGHUP); messages already signed keep their signature.
+  // A null or empty table: nothing is signed.
+  void set_dkim(std::shared_ptr<const dkim::SigningTable> table, boost::asio::any_io_executor signing);
 
   // Stops taking work: queued transactions are answered transient at once,
   // idle sessions say QUIT, busy ones finish their transaction and quit.
