@@ -8,7 +8,9 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
+#include <optional>
 
 #include "dkim/dkim.h"
 #include "dkim/internal.h"
@@ -20,10 +22,24 @@ using detail::iequals;
 using detail::lower;
 using detail::parse_tags;
 
+// A tag value of 1 to 18 digits (t=, x=, l=; RFC 6376 §3.5). No exceptions:
+// the message comes from outside, and std::stoll would throw on junk.
+std::optional<int64_t> parse_digits(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
 Verification check(const SplitMessage& m, size_t index, const std::vector<PublicKeyRecord>& keys, int64_t now) {
   Verification v;
   const HeaderField& sigf = m.fields[index];
-  auto tags_opt = parse_tags(sigf.raw.substr(sigf.name.size() + 1));
+  // After the colon, not after name.size(): the name has any WSP before the
+  // colon trimmed ("DKIM-Signature :", obsolete but legal).
+  auto tags_opt = parse_tags(sigf.raw.substr(sigf.raw.find(':') + 1));
   auto fail = [&v](std::string why) {
     v.pass = false;
     v.reason = std::move(why);
@@ -63,14 +79,14 @@ Verification check(const SplitMessage& m, size_t index, const std::vector<Public
       return fail("bad c= " + *c);
   }
   if (auto* x = tag("x")) {
-    int64_t xv = 0;
-    try {
-      xv = std::stoll(*x);
-    } catch (...) {
-      return fail("bad x=");
+    auto xv = parse_digits(*x);
+    if (!xv) return fail("bad x=");
+    if (auto* t = tag("t")) {
+      auto tv = parse_digits(*t);
+      if (!tv) return fail("bad t=");
+      if (*tv > *xv) return fail("x= is before t=");
     }
-    if (auto* t = tag("t"); t && std::stoll(*t) > xv) return fail("x= is before t=");
-    if (now > xv) return fail("signature expired (x=" + *x + ")");
+    if (now > *xv) return fail("signature expired (x=" + *x + ")");
   }
   std::vector<std::string> names = detail::parse_h(*tag("h"));
   if (std::find(names.begin(), names.end(), "from") == names.end()) return fail("h= does not include From");
@@ -79,9 +95,10 @@ Verification check(const SplitMessage& m, size_t index, const std::vector<Public
   std::string canon_body;
   canonicalize_body(bc, body, canon_body);
   if (auto* l = tag("l")) {
-    size_t lv = std::stoull(*l);
-    if (lv > canon_body.size()) return fail("l= is longer than the body");
-    canon_body.resize(lv);
+    auto lv = parse_digits(*l);
+    if (!lv) return fail("bad l=");
+    if (static_cast<uint64_t>(*lv) > canon_body.size()) return fail("l= is longer than the body");
+    canon_body.resize(static_cast<size_t>(*lv));
   }
   unsigned char md[32];
   unsigned int mdlen = 0;

@@ -171,6 +171,40 @@ TEST(DkimSigner, EdgeMessages) {
   EXPECT_EQ(none.error().field, "From");
 }
 
+// Regression (found by tests/fuzz/dkim_canon_fuzz.cpp): t=, x= and l= that
+// are not digits made the verifier throw std::invalid_argument/out_of_range
+// out of dkim::verify; they are failures with a reason. And a signature
+// field written "DKIM-Signature :" (obsolete, legal) had its tags read from
+// the wrong offset.
+TEST(DkimVerify, JunkNumbersFailWithoutThrowingAndObsoleteColon) {
+  auto signer = dkim::Signer::create(options(), keys().ed).value();
+  const std::string field = signer.sign(kMessage, kT).value();
+  const std::string t = "t=" + std::to_string(kT) + ";";
+  ASSERT_NE(field.find(t), std::string::npos);
+  // {tag added after v=1, what the t= tag becomes}
+  const std::pair<std::string, std::string> junk[] = {
+      {"x=abc; ", t},      {"x=99999999999; ", "t=abc;"},       {"x=99999999999; ", "t=-5;"},
+      {"l=zz; ", t},       {"l=-1; ", t},                       {"l=99999999999999999999999999; ", t},
+      {"x=999999999999999999999999; ", t}};
+  for (const auto& [tag, new_t] : junk) {
+    std::string f = field;
+    f.replace(f.find(t), t.size(), new_t);
+    f.insert(f.find("v=1; ") + 5, tag);
+    std::vector<dkim::Verification> v;
+    EXPECT_NO_THROW(v = dkim::verify(f + kMessage, keys().records(), kT)) << tag << new_t;
+    ASSERT_EQ(v.size(), 1u) << tag << new_t;
+    EXPECT_FALSE(v[0].pass) << tag << new_t;
+    EXPECT_THAT(v[0].reason, ::testing::AnyOf(HasSubstr("bad "), HasSubstr("l= is longer"))) << tag << new_t;
+  }
+  // Relaxed header canonicalization drops the WSP before the colon, so the
+  // signature still holds.
+  std::string obsolete = field;
+  obsolete.replace(0, 15, "DKIM-Signature :");
+  auto v = dkim::verify(obsolete + kMessage, keys().records(), kT);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_TRUE(v[0].pass) << v[0].reason;
+}
+
 TEST(DkimSigner, RefusesBadOptions) {
   auto bad = [](auto mutate) {
     auto o = options();
