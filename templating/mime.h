@@ -138,6 +138,18 @@ std::string format_rfc5322_date(core::TimePoint t);
 // final line break that `in` lacks.
 void quoted_printable(std::string_view in, std::string& out);
 
+// Converts the 8-bit bodies of a message (CRLF line ends) to 7-bit: every
+// leaf entity (text/*, application/*, ...) whose body has bytes >= 0x80 and
+// whose Content-Transfer-Encoding is absent, 7bit, 8bit or binary is
+// re-encoded quoted-printable and its CTE field replaced (MIME-Version
+// added at the top when missing). Multiparts are followed (delimiters,
+// preamble and epilogue kept byte for byte); message/* and already encoded
+// bodies are left alone. Header fields are never touched (8-bit headers
+// need SMTPUTF8, not this). Returns false, with `out` untouched, when
+// nothing changed. For a peer without 8BITMIME (RFC 6152), and before DKIM
+// signing so that the signed bytes are the ones that travel. Pure.
+bool downgrade_8bit_body(std::string_view message, std::string& out);
+
 // Base64 of `in` exactly as given (no line-end conversion), appended to
 // `out` in lines of 76 characters, each ending with CRLF (so empty input
 // appends nothing).

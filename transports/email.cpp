@@ -32,6 +32,7 @@
 #include "dkim/signing_table.h"
 #include "mta/dns.h"
 #include "mta/smtp_client.h"
+#include "templating/mime.h"
 #include "templating/render.h"
 #include "templating/token.h"
 
@@ -475,6 +476,17 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
         if (dkim::needs_normalization(msg)) {
           dkim::normalize_line_ends(msg, normalized);
           msg = normalized;
+        }
+        // 8-bit bodies go quoted-printable before signing, so the signed
+        // bytes reach a peer without 8BITMIME unchanged (RFC 6152; a relay
+        // converting them later would break the signature).
+        if (j.eight_bit) {
+          std::string seven;
+          if (templating::downgrade_8bit_body(msg, seven)) {
+            normalized = std::move(seven);
+            msg = normalized;
+            j.eight_bit = mta::has_8bit(msg);
+          }
         }
         auto fields = table.sign(*d, msg, now);
         if (fields) {

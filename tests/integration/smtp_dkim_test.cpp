@@ -210,6 +210,28 @@ TEST_F(SmtpDkimTest, InjectedMailIsSignedAsIs) {
   EXPECT_EQ(dkimpy(msg), "True True");
 }
 
+TEST_F(SmtpDkimTest, InjectedEightBitMailIsMadeSevenBitBeforeSigning) {
+  int status = 0;
+  const std::string out =
+      run("swaks --server 127.0.0.1:" + std::to_string(listener_port_) +
+              " --helo app1.market.test --from shop@mail.example.com --to boris@example.org"
+              " --header 'Subject: =?UTF-8?B?0JfQsNC60LDQtw==?=' --header 'Content-Type: text/plain; charset=utf-8'"
+              " --header 'Content-Transfer-Encoding: 8bit'"
+              " --body 'Заказ 1842 оплачен.\n.Строка с точкой.'",
+          &status);
+  ASSERT_EQ(status, 0) << out;
+  std::string msg;
+  ASSERT_TRUE(wait_until([&] { return !(msg = recorded_for("boris@example.org")).empty(); })) << server_->log_text();
+  EXPECT_NE(msg.find("Content-Transfer-Encoding: quoted-printable\r\n"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("Content-Transfer-Encoding: 8bit"), std::string::npos);
+  EXPECT_NE(msg.find("=D0=97=D0=B0=D0=BA=D0=B0=D0=B7 1842"), std::string::npos) << msg;
+  for (unsigned char c : msg) ASSERT_LT(c, 0x80) << "an 8-bit byte went out";
+  auto v = dkim::verify(msg, public_keys(), std::time(nullptr));
+  ASSERT_EQ(v.size(), 2u);
+  for (const auto& r : v) EXPECT_TRUE(r.pass) << r.algorithm << ": " << r.reason;
+  EXPECT_EQ(dkimpy(msg), "True True");
+}
+
 TEST_F(SmtpDkimTest, RequiredDomainWithAnUnusableKeyIsHeldBackNotSentUnsigned) {
   const std::string id = post("billing@broken.example", "petr@example.net");
   json::object full;
