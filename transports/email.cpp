@@ -454,7 +454,11 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     std::vector<Job> kept;
     kept.reserve(jobs.size());
-    std::unordered_map<const void*, std::string> signed_content;  // injected content -> signed copy
+    struct Signed {
+      std::string data;
+      bool eight_bit;
+    };
+    std::unordered_map<const void*, Signed> signed_content;  // injected content -> its signed copy
     for (Job& j : jobs) {
       const dkim::SigningTable::Domain* d = j.dkim;
       j.dkim = nullptr;
@@ -466,8 +470,9 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
       if (d->usable()) {
         auto it = j.groupable ? signed_content.find(j.data.data()) : signed_content.end();
         if (it != signed_content.end()) {
-          j.owned = it->second;
+          j.owned = it->second.data;
           j.data = j.owned;
+          j.eight_bit = it->second.eight_bit;
           kept.push_back(std::move(j));
           continue;
         }
@@ -493,7 +498,7 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
           std::string out;
           out.reserve(fields->size() + msg.size());
           out.append(*fields).append(msg);
-          if (j.groupable) signed_content.emplace(j.data.data(), out);
+          if (j.groupable) signed_content.emplace(j.data.data(), Signed{out, j.eight_bit});
           j.owned = std::move(out);
           j.data = j.owned;
           kept.push_back(std::move(j));
@@ -502,8 +507,13 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
         problem = fields.error();
       }
       if (!d->required) {
-        core::log::warn("dkim: sending unsigned (the domain does not require signing)",
-                        {{"domain", d->domain}, {"error", problem.to_string()}});
+        // Once a minute at most: a broken key would otherwise log per message.
+        static std::atomic<int64_t> last_warned{0};
+        int64_t prev = last_warned.load();
+        if (now - prev >= 60 && last_warned.compare_exchange_strong(prev, now)) {
+          core::log::warn("dkim: sending unsigned (the domain does not require signing)",
+                          {{"domain", d->domain}, {"error", problem.to_string()}});
+        }
         kept.push_back(std::move(j));
         continue;
       }
