@@ -295,6 +295,11 @@ struct DkimDomain {
   // reason, and fails after the retries. false: it goes unsigned, logged.
   bool required = true;
   std::vector<DkimKey> keys;
+  // Empty: [dkim]'s.
+  std::string header_canonicalization;
+  std::string body_canonicalization;
+  std::vector<std::string> headers;
+  std::vector<std::string> oversign;
 };
 
 // [dkim] — DKIM signing of outgoing email (dkim/dkim.h).
@@ -305,8 +310,8 @@ struct DkimConfig {
   // Header fields signed when present (h= order); empty: the built-in list
   // (dkim::default_signed_headers with email.trace_header).
   std::vector<std::string> headers;
-  // Listed once more than present (RFC 6376 §5.4.2); each must be in
-  // `headers`. Empty with `headers` empty: the built-in list.
+  // Listed once more than present (RFC 6376 §5.4.2); each must be in the
+  // headers signed. Empty with `headers` empty: the built-in list.
   std::vector<std::string> oversign;
   Duration expire{0};         // x= = t= + this; 0: no x=; else > the retry schedule's span
   bool sign_injected = true;  // sign mail injected over SMTP too (as is, when its From domain has keys)

@@ -43,9 +43,6 @@ void read_dkim(Section& s, DkimConfig& c, const RetryConfig& retry) {
   read_canon(s, "body_canonicalization", &c.body_canonicalization);
   read_header_names(s, "headers", &c.headers);
   read_header_names(s, "oversign", &c.oversign);
-  if (!c.oversign.empty() && c.headers.empty()) {
-    fail(s.key("oversign"), *s.get("oversign"), "needs dkim.headers too (each oversigned name must be listed there)");
-  }
   if (const auto* n = s.get("expire")) {
     c.expire = read_duration(s.key("expire"), *n, Duration(0), Duration(3650LL * 24 * 3600 * 1000));
     // A retried message is signed again at each attempt, but a receiver
@@ -80,6 +77,10 @@ void read_dkim(Section& s, DkimConfig& c, const RetryConfig& retry) {
         }
       }
       d.boolean("required", &dom.required);
+      read_canon(d, "header_canonicalization", &dom.header_canonicalization);
+      read_canon(d, "body_canonicalization", &dom.body_canonicalization);
+      read_header_names(d, "headers", &dom.headers);
+      read_header_names(d, "oversign", &dom.oversign);
       const auto* kn = d.get("keys");
       if (!kn) throw ConfigError(d.key("keys"), "is required: at least one key" + where(d.node()));
       for_each_table(d.key("keys"), *kn, 8, [&](Section& k, size_t) {

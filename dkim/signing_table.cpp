@@ -8,28 +8,41 @@ namespace dkim {
 core::Result<std::shared_ptr<const SigningTable>> SigningTable::build(const core::DkimConfig& c,
                                                                       std::string_view trace_header) {
   auto table = std::make_shared<SigningTable>();
-  table->body_canon_ = c.body_canonicalization == "simple" ? Canon::kSimple : Canon::kRelaxed;
   table->sign_injected_ = c.sign_injected;
-  SignerOptions base;
-  base.header_canon = c.header_canonicalization == "simple" ? Canon::kSimple : Canon::kRelaxed;
-  base.body_canon = table->body_canon_;
-  base.headers = c.headers.empty() ? default_signed_headers(trace_header) : c.headers;
-  base.oversign = c.headers.empty() && c.oversign.empty() ? default_oversigned_headers() : c.oversign;
-  base.expire_seconds = c.expire.count() / 1000;
-  // The shared settings, checked once with a throwaway key so an error
-  // names dkim.headers[i] rather than every domain.
-  {
-    auto probe_key = PrivateKey::generate(Algorithm::kEd25519Sha256);
-    if (!probe_key) return probe_key.error();
-    SignerOptions probe = base;
+  auto canon = [](const std::string& v, const std::string& fallback) {
+    return (v.empty() ? fallback : v) == "simple" ? Canon::kSimple : Canon::kRelaxed;
+  };
+  // [dkim]'s options, with a domain's own lists and canonicalization
+  // (when it has them) in their place.
+  auto options_for = [&](const core::DkimDomain* d) {
+    SignerOptions o;
+    o.header_canon = canon(d ? d->header_canonicalization : "", c.header_canonicalization);
+    o.body_canon = canon(d ? d->body_canonicalization : "", c.body_canonicalization);
+    const bool own = d && !d->headers.empty();
+    const auto& headers = own ? d->headers : c.headers;
+    const auto& oversign = own ? d->oversign : (d && !d->oversign.empty() ? d->oversign : c.oversign);
+    o.headers = headers.empty() ? default_signed_headers(trace_header) : headers;
+    o.oversign = headers.empty() && oversign.empty() ? default_oversigned_headers() : oversign;
+    o.expire_seconds = c.expire.count() / 1000;
+    return o;
+  };
+  // Each set of options is checked once with a throwaway key, so an error
+  // names dkim.headers[i] (or dkim.domains[n].headers[i]), not a key.
+  auto probe_key = PrivateKey::generate(Algorithm::kEd25519Sha256);
+  if (!probe_key) return probe_key.error();
+  auto check = [&](SignerOptions probe, const std::string& prefix) -> core::Status {
     probe.domain = "example.com";
     probe.selector = "s";
-    auto s = Signer::create(probe, *probe_key);
-    if (!s) {
-      core::Error e = s.error();
-      e.field = "dkim." + e.field;
-      return e;
-    }
+    auto s = Signer::create(std::move(probe), *probe_key);
+    if (s) return {};
+    core::Error e = s.error();
+    e.field = prefix + e.field;
+    return e;
+  };
+  if (auto st = check(options_for(nullptr), "dkim."); !st) return st.error();
+  for (size_t i = 0; i < c.domains.size(); ++i) {
+    if (auto st = check(options_for(&c.domains[i]), "dkim.domains[" + std::to_string(i) + "]."); !st)
+      return st.error();
   }
   for (size_t i = 0; i < c.domains.size(); ++i) {
     const core::DkimDomain& cd = c.domains[i];
@@ -54,7 +67,7 @@ core::Result<std::shared_ptr<const SigningTable>> SigningTable::build(const core
         d.signers.clear();
         break;
       }
-      SignerOptions o = base;
+      SignerOptions o = options_for(&cd);
       o.domain = d.d;
       o.selector = cd.keys[k].selector;
       auto signer = Signer::create(o, *key);
@@ -82,13 +95,6 @@ const SigningTable::Domain* SigningTable::find(std::string_view from_domain) con
     if (match && (!best || n.size() > best->domain.size())) best = &d;
   }
   return best;
-}
-
-std::string SigningTable::body_hash(std::string_view body) const {
-  // Any signer of the table hashes alike (one body canonicalization).
-  for (const auto& d : domains_)
-    if (!d.signers.empty()) return d.signers.front().body_hash(body);
-  return {};
 }
 
 core::Result<std::string> SigningTable::sign(const Domain& d, std::string_view message, int64_t now,

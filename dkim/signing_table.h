@@ -33,8 +33,9 @@ class SigningTable {
 
   // Errors (kInvalidArgument naming the dkim.* key): settings that would
   // make every signature wrong (headers without From, an unsignable
-  // header, oversign not in headers). Key files that do not load are not
-  // errors here; see Domain::error.
+  // header, oversign not in headers), in [dkim] or in a domain's own
+  // lists. Key files that do not load are not errors here; see
+  // Domain::error.
   static core::Result<std::shared_ptr<const SigningTable>> build(const core::DkimConfig& config,
                                                                  std::string_view trace_header);
 
@@ -45,14 +46,12 @@ class SigningTable {
 
   // The DKIM-Signature fields for `message` (CRLF line ends), one per
   // signer, to be put above it in this order. The body hash is computed
-  // once for all of them, or taken from `body_hash` when the caller has it
-  // (an identical body sent again).
+  // once for all of them (one domain has one body canonicalization), or
+  // taken from `body_hash` when the caller has it (an identical body sent
+  // again).
   // REQUIRES: d.usable().
   core::Result<std::string> sign(const Domain& d, std::string_view message, int64_t now,
                                  std::string_view body_hash = {}) const;
-
-  // The bh= value for `body` under this table's body canonicalization.
-  std::string body_hash(std::string_view body) const;
 
   const std::vector<Domain>& domains() const noexcept { return domains_; }
   // One error per domain whose keys did not load.
@@ -61,7 +60,6 @@ class SigningTable {
 
  private:
   std::vector<Domain> domains_;
-  Canon body_canon_ = Canon::kRelaxed;
   bool sign_injected_ = true;
 };
 

@@ -42,7 +42,6 @@ TEST(DkimConfig, RefusalsNameTheKey) {
   EXPECT_THAT(config_error("[dkim]\nexpire = \"1h\"\n"), HasSubstr("dkim.expire: must exceed the retry schedule"));
   EXPECT_EQ(config_error("[dkim]\nexpire = \"30d\"\n"), "");
   EXPECT_THAT(config_error("[dkim]\nheaders = [\"From\", \"Bad Name\"]\n"), HasSubstr("dkim.headers[1]"));
-  EXPECT_THAT(config_error("[dkim]\noversign = [\"From\"]\n"), HasSubstr("dkim.oversign"));
   EXPECT_THAT(config_error("[[dkim.domains]]\ndomain = \"a.example\"\n"), HasSubstr("dkim.domains[0].keys"));
   EXPECT_THAT(config_error("[[dkim.domains]]\ndomain = \"a.example\"\nkeys = [{selector = \"s\"}]\n"),
               HasSubstr("dkim.domains[0].keys[0].key_file"));
@@ -109,6 +108,42 @@ TEST(DkimSigningTable, MatchesDomainsAndKeepsKeyErrors) {
   EXPECT_TRUE(v[0].pass && v[1].pass) << v[0].reason << " / " << v[1].reason;
   EXPECT_EQ(v[0].selector, "ed");
   EXPECT_EQ(v[1].algorithm, "rsa-sha256");
+}
+
+TEST(DkimSigningTable, PerDomainHeadersAndCanonicalization) {
+  TempKeys keys;
+  auto config = core::load_config_string(
+      "[dkim]\noversign = [\"From\"]\n"  // with the built-in headers
+      "[[dkim.domains]]\ndomain = \"a.example\"\nkeys = [{selector = \"s\", key_file = \"" + keys.dir + "/ed.pem\"}]\n"
+      "[[dkim.domains]]\ndomain = \"b.example\"\nheaders = [\"From\", \"Subject\"]\noversign = [\"Subject\"]\n"
+      "header_canonicalization = \"simple\"\nbody_canonicalization = \"simple\"\n"
+      "keys = [{selector = \"s\", key_file = \"" + keys.dir + "/ed.pem\"}]\n");
+  auto table = dkim::SigningTable::build(config->dkim, config->email.trace_header).value();
+  const std::string msg = "From: x@b.example\r\nTo: y@c.example\r\nSubject: hi\r\n\r\nbody\r\n";
+  auto tags = [&](const char* dom) {
+    std::string f = table->sign(*table->find(dom), msg, 1765000000).value();
+    std::string h = f.substr(f.find("h=") + 2);
+    h = h.substr(0, h.find(';'));
+    std::string c = f.substr(f.find("c=") + 2);
+    c = c.substr(0, c.find(';'));
+    std::string out = c + " ";
+    for (char ch : h)
+      if (ch != ' ' && ch != '\r' && ch != '\n') out.push_back(ch);
+    return out;
+  };
+  EXPECT_EQ(tags("a.example"), "relaxed/relaxed From:From:To:Subject");
+  EXPECT_EQ(tags("b.example"), "simple/simple From:Subject:Subject");
+
+  auto bad = core::load_config_string(
+      "[[dkim.domains]]\ndomain = \"a.example\"\nheaders = [\"Subject\"]\n"
+      "keys = [{selector = \"s\", key_file = \"/nonexistent.pem\"}]\n");
+  auto t = dkim::SigningTable::build(bad->dkim, bad->email.trace_header);
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().field, "dkim.domains[0].headers");
+  bad = core::load_config_string("[dkim]\noversign = [\"X-Other\"]\n");
+  t = dkim::SigningTable::build(bad->dkim, bad->email.trace_header);
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().field, "dkim.oversign[0]");
 }
 
 TEST(DkimSigningTable, SettingsThatBreakEverySignatureAreErrors) {
