@@ -71,26 +71,48 @@ void canonicalize_body(Canon c, std::string_view body, std::string& out);
 
 namespace detail {
 inline bool is_wsp(char ch) noexcept { return ch == ' ' || ch == '\t'; }
+
+// Where relaxed body canonicalization first changes the line `p[0..n)`
+// (no line end in it, no WSP at its end): the first HTAB or pair of SPs,
+// or n when it leaves the line as it is. 16 bytes at a time where SSE2 is
+// there (canon.cpp).
+size_t relaxed_first_change(const char* p, size_t n) noexcept;
 }  // namespace detail
 
 template <class Sink>
 void canonicalize_body(Canon c, std::string_view body, Sink&& sink) {
   static constexpr char kCrlf[] = "\r\n";
-  size_t pending_empty = 0;  // empty lines seen but not yet emitted
-  bool emitted = false;
-  size_t pos = 0;
+  const char* const data = body.data();
   const size_t n = body.size();
-  // Relaxed lines are rebuilt in this buffer, handed to the sink when full
-  // (simple lines go to the sink as they stand).
+  // Most lines of a composed body come out exactly as they went in: those
+  // go to the sink as one span of the input [span_from, span_to), whole
+  // runs of lines at a time, without a copy. Relaxed lines that change
+  // (WSP to collapse or strip, a last line without CRLF) are rebuilt in
+  // `buf`, handed to the sink when full. Order is kept by emptying the one
+  // before adding to the other.
+  size_t span_from = 0, span_to = 0;  // empty when equal
   char buf[1024];
   size_t used = 0;
-  auto flush = [&] {
+  auto flush_buf = [&] {
     if (used) sink(static_cast<const char*>(buf), used);
     used = 0;
   };
+  auto flush_span = [&] {
+    if (span_to > span_from) sink(data + span_from, span_to - span_from);
+    span_from = span_to = 0;
+  };
+  auto take = [&](size_t from, size_t to) {  // input bytes [from, to) unchanged
+    flush_buf();
+    if (span_to == span_from || span_to != from) {
+      flush_span();
+      span_from = from;
+    }
+    span_to = to;
+  };
   auto put = [&](const char* p, size_t k) {
+    flush_span();
     if (used + k > sizeof buf) {
-      flush();
+      flush_buf();
       if (k > sizeof buf) {
         sink(p, k);
         return;
@@ -99,45 +121,69 @@ void canonicalize_body(Canon c, std::string_view body, Sink&& sink) {
     std::memcpy(buf + used, p, k);
     used += k;
   };
+  size_t pending_empty = 0;     // empty lines seen but not yet emitted
+  size_t empty_from = 0;        // where the first of them starts
+  bool empty_verbatim = true;   // each of them is exactly CRLF in the input
+  bool emitted = false;
+  size_t pos = 0;
   while (pos < n) {
+    const size_t start = pos;
     size_t end = body.find("\r\n", pos);
-    size_t next = end == std::string_view::npos ? n : end + 2;
-    if (end == std::string_view::npos) end = n;
-    std::string_view line = body.substr(pos, end - pos);
-    pos = next;
-    if (c == Canon::kSimple) {
-      if (line.empty()) {
-        ++pending_empty;
-        continue;
-      }
-      for (; pending_empty; --pending_empty) sink(kCrlf, 2);
-      sink(line.data(), line.size());
-      sink(kCrlf, 2);
-      emitted = true;
-      continue;
-    }
-    // Relaxed: drop trailing WSP, collapse inner runs.
-    size_t len = line.size();
-    while (len && detail::is_wsp(line[len - 1])) --len;
+    const bool has_crlf = end != std::string_view::npos;
+    if (!has_crlf) end = n;
+    pos = has_crlf ? end + 2 : n;
+    size_t len = end - start;
+    if (c == Canon::kRelaxed)
+      while (len && detail::is_wsp(data[start + len - 1])) --len;  // WSP at the line end goes
     if (len == 0) {
-      ++pending_empty;
+      if (pending_empty++ == 0) {
+        empty_from = start;
+        empty_verbatim = true;
+      }
+      if (end != start) empty_verbatim = false;
       continue;
     }
-    for (; pending_empty; --pending_empty) put(kCrlf, 2);
-    size_t i = 0;
-    while (i < len) {
-      size_t j = i;
-      while (j < len && !detail::is_wsp(line[j])) ++j;
-      put(line.data() + i, j - i);
-      if (j == len) break;
-      while (detail::is_wsp(line[j])) ++j;  // a non-WSP byte ends the line
-      put(" ", 1);
-      i = j;
+    // Simple: every line stands as written. Relaxed: up to its first WSP
+    // run to collapse (`change`), if any.
+    const size_t change =
+        c == Canon::kSimple || len != end - start ? 0 : detail::relaxed_first_change(data + start, len);
+    const bool verbatim = has_crlf && (c == Canon::kSimple || change == len);
+    if (pending_empty) {
+      if (empty_verbatim) {
+        take(empty_from, start);  // a run of CRLFs, contiguous with this line
+      } else {
+        for (; pending_empty; --pending_empty) put(kCrlf, 2);
+      }
+      pending_empty = 0;
     }
-    put(kCrlf, 2);
     emitted = true;
+    if (verbatim) {
+      take(start, pos);
+      continue;
+    }
+    if (c == Canon::kSimple) {  // the last line, without CRLF
+      take(start, end);
+      put(kCrlf, 2);
+      continue;
+    }
+    // Relaxed: each WSP run that is not a lone SP becomes one SP (the
+    // line has no WSP at its end).
+    const char* line = data + start;
+    size_t i = 0;
+    size_t k = len == end - start ? change : detail::relaxed_first_change(line, len);
+    while (k < len) {
+      if (k > i && line[k - 1] == ' ') --k;  // a lone SP before an HTAB starts the run
+      put(line + i, k - i);
+      put(" ", 1);
+      while (detail::is_wsp(line[k])) ++k;  // a non-WSP byte ends the line
+      i = k;
+      k += detail::relaxed_first_change(line + k, len - k);
+    }
+    put(line + i, len - i);
+    put(kCrlf, 2);
   }
-  flush();
+  flush_span();
+  flush_buf();
   if (!emitted && c == Canon::kSimple) sink(kCrlf, 2);
 }
 

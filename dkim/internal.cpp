@@ -16,6 +16,22 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
+const EVP_MD* sha256_md() {
+  static const EVP_MD* const md = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched ? fetched : EVP_sha256();  // kept for the life of the process
+  }();
+  return md;
+}
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, sha256_md(), nullptr); }
+Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+void Sha256::update(const void* p, size_t n) { EVP_DigestUpdate(ctx_, p, n); }
+void Sha256::final(unsigned char (&out)[32]) {
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx_, out, &len);
+}
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -110,8 +126,9 @@ void header_digest(const SplitMessage& m, const std::vector<std::string>& names,
     }
   }
   canonicalize_header(c, sig_field, input, /*with_crlf=*/false);
-  unsigned int len = 0;
-  EVP_Digest(input.data(), input.size(), out, &len, EVP_sha256(), nullptr);
+  Sha256 h;
+  h.update(input.data(), input.size());
+  h.final(out);
 }
 
 }  // namespace dkim::detail

@@ -6,10 +6,10 @@
 // that field, sign the digest, append b= folded at 78 columns. Folding
 // inside the b= value is ignored by verifiers (they strip the whole value),
 // so it can be done after signing; everything before it is final.
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cassert>
+#include <charconv>
+#include <initializer_list>
 #include <string>
 
 #include "dkim/dkim.h"
@@ -50,31 +50,53 @@ bool valid_header_name(std::string_view n) {
 struct Folder {
   std::string text;
   size_t col = 0;
-  explicit Folder(std::string_view start) : text(start), col(start.size()) {}
-  // Appends `token`, preceded by a space, or on a new line when it would
-  // pass the fold column. Tokens longer than a line still go whole.
-  void word(std::string_view token) {
-    if (col + 1 + token.size() > kFoldAt) {
+  explicit Folder(std::string_view start, size_t reserve) : col(start.size()) {
+    text.reserve(reserve);
+    text.append(start);
+  }
+  // Appends the token made of `parts`, preceded by a space, or on a new
+  // line when it would pass the fold column. Tokens longer than a line
+  // still go whole.
+  void word(std::initializer_list<std::string_view> parts) {
+    const size_t size = length(parts);
+    if (col + 1 + size > kFoldAt) {
       text.append("\r\n ");
       col = 1;
     } else {
       text.push_back(' ');
       ++col;
     }
-    text.append(token);
-    col += token.size();
+    append(parts, size);
   }
-  // Appends `token` with no space, folding first if it would pass the
+  // Appends the token with no space, folding first if it would pass the
   // column (only where FWS is allowed, e.g. around ':' in h=).
-  void glued(std::string_view token) {
-    if (col + token.size() > kFoldAt) {
+  void glued(std::initializer_list<std::string_view> parts) {
+    const size_t size = length(parts);
+    if (col + size > kFoldAt) {
       text.append("\r\n ");
       col = 1;
     }
-    text.append(token);
-    col += token.size();
+    append(parts, size);
+  }
+
+ private:
+  static size_t length(std::initializer_list<std::string_view> parts) {
+    size_t n = 0;
+    for (auto p : parts) n += p.size();
+    return n;
+  }
+  void append(std::initializer_list<std::string_view> parts, size_t size) {
+    for (auto p : parts) text.append(p);
+    col += size;
   }
 };
+
+// `v` in decimal, written into `buf`.
+std::string_view decimal(int64_t v, char (&buf)[24]) {
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;  // 24 bytes hold any int64_t
+  return {buf, static_cast<size_t>(end - buf)};
+}
 
 }  // namespace
 
@@ -145,35 +167,35 @@ core::Result<Signer> Signer::create(SignerOptions o, std::shared_ptr<const Priva
 }
 
 std::string Signer::body_hash(std::string_view body) const {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  canonicalize_body(options_.body_canon, body, [ctx](const char* p, size_t n) { EVP_DigestUpdate(ctx, p, n); });
+  detail::Sha256 h;
+  canonicalize_body(options_.body_canon, body, [&h](const char* p, size_t n) { h.update(p, n); });
   unsigned char md[32];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  return base64_encode(std::string_view(reinterpret_cast<char*>(md), len));
+  h.final(md);
+  return base64_encode(std::string_view(reinterpret_cast<char*>(md), sizeof md));
 }
 
 core::Result<std::string> Signer::sign(std::string_view message, int64_t now, std::string_view bh) const {
   assert(!needs_normalization(message));
   SplitMessage m = split_message(message);
 
-  // h=: each configured name once per instance, plus once more when
-  // oversigned.
-  std::vector<std::string_view> names;
-  std::vector<std::string> lower_names;
-  names.reserve(lower_headers_.size() + 8);
-  lower_names.reserve(lower_headers_.size() + 8);
+  // The header hash input (§3.7), built while h= is counted: for each
+  // configured name, its fields bottom-up (h= lists a name once per
+  // instance, and a verifier takes instances from the bottom), then the
+  // signature field below. Configured names are distinct (create()), so no
+  // field is taken twice.
+  std::string input;
+  input.reserve(message.size() - m.body.size() + 1024);
+  std::vector<uint32_t> count(lower_headers_.size(), 0);
+  size_t n_names = 0;
   bool has_from = false;
   for (size_t i = 0; i < lower_headers_.size(); ++i) {
-    size_t count = 0;
-    for (const auto& field : m.fields) count += iequals(field.name, lower_headers_[i]) ? 1 : 0;
-    if (count > 0 && lower_headers_[i] == "from") has_from = true;
-    for (size_t k = 0; k < count + (oversigned_[i] ? 1 : 0); ++k) {
-      names.push_back(options_.headers[i]);
-      lower_names.push_back(lower_headers_[i]);
+    for (size_t f = m.fields.size(); f-- > 0;) {
+      if (!iequals(m.fields[f].name, lower_headers_[i])) continue;
+      canonicalize_header(options_.header_canon, m.fields[f].raw, input);
+      ++count[i];
     }
+    if (count[i] > 0 && lower_headers_[i] == "from") has_from = true;
+    n_names += count[i] + (oversigned_[i] ? 1 : 0);
   }
   if (!has_from) return core::invalid_argument("From", "the message has no From field to sign");
 
@@ -183,28 +205,37 @@ core::Result<std::string> Signer::sign(std::string_view message, int64_t now, st
     bh = bh_owned;
   }
 
-  Folder f("DKIM-Signature:");
-  f.word("v=1;");
-  f.word("a=" + std::string(algorithm_name(key_->algorithm())) + ";");
-  f.word("c=" + std::string(canon_name(options_.header_canon)) + "/" + std::string(canon_name(options_.body_canon)) +
-         ";");
-  f.word("d=" + options_.domain + ";");
-  if (!options_.identity.empty()) f.word("i=" + options_.identity + ";");
-  f.word("s=" + options_.selector + ";");
-  f.word("t=" + std::to_string(now) + ";");
-  if (options_.expire_seconds > 0) f.word("x=" + std::to_string(now + options_.expire_seconds) + ";");
-  for (size_t i = 0; i < names.size(); ++i) {
-    std::string token = (i == 0 ? "h=" : "") + std::string(names[i]) + (i + 1 == names.size() ? ";" : ":");
-    if (i == 0)
-      f.word(token);
-    else
-      f.glued(token);
+  // The field: tags, h= (≈ 25 bytes a name), bh= and b= with its folds.
+  Folder f("DKIM-Signature:", 256 + n_names * 26 + bh.size() + key_->bits() / 4);
+  char t[24], x[24];
+  f.word({"v=1;"});
+  f.word({"a=", algorithm_name(key_->algorithm()), ";"});
+  f.word({"c=", canon_name(options_.header_canon), "/", canon_name(options_.body_canon), ";"});
+  f.word({"d=", options_.domain, ";"});
+  if (!options_.identity.empty()) f.word({"i=", options_.identity, ";"});
+  f.word({"s=", options_.selector, ";"});
+  f.word({"t=", decimal(now, t), ";"});
+  if (options_.expire_seconds > 0) f.word({"x=", decimal(now + options_.expire_seconds, x), ";"});
+  // h=: each configured name once per instance, plus once more when
+  // oversigned.
+  size_t listed = 0;
+  for (size_t i = 0; i < lower_headers_.size(); ++i) {
+    for (size_t k = 0; k < count[i] + (oversigned_[i] ? 1 : 0); ++k, ++listed) {
+      const std::string_view sep = listed + 1 == n_names ? ";" : ":";
+      if (listed == 0)
+        f.word({"h=", options_.headers[i], sep});
+      else
+        f.glued({options_.headers[i], sep});
+    }
   }
-  f.word("bh=" + std::string(bh) + ";");
-  f.word("b=");
+  f.word({"bh=", bh, ";"});
+  f.word({"b="});
 
+  canonicalize_header(options_.header_canon, f.text, input, /*with_crlf=*/false);
   unsigned char digest[32];
-  detail::header_digest(m, lower_names, options_.header_canon, f.text, digest);
+  detail::Sha256 h;
+  h.update(input.data(), input.size());
+  h.final(digest);
   auto sig = key_->sign_digest(digest);
   if (!sig) return sig.error();
   const std::string b = base64_encode(*sig);
