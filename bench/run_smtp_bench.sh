@@ -61,6 +61,10 @@ export BENCH_API_KEY=${BENCH_API_KEY:-bench-key-0123456789abcdef}
 export SMTP_MAX_CONNECTIONS=${SMTP_MAX_CONNECTIONS:-20} SMTP_MAX_MSGS_PER_CONN=${SMTP_MAX_MSGS_PER_CONN:-1000}
 export ENGINE_CONCURRENCY=${ENGINE_CONCURRENCY:-16} ENGINE_BATCH_SIZE=${ENGINE_BATCH_SIZE:-100}
 export API_THREADS=${API_THREADS:-0} VESTNIK_LOG_LEVEL=${VESTNIK_LOG_LEVEL:-info}
+# DKIM=rsa|ed25519: vestnik signs every message (issue #5); the summary then
+# also gives each rate against the machine's signing limit on all cores
+# (openssl speed -multi NCPU, measured in every run).
+DKIM=${DKIM:-}
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
     sed -n '2,31p' "$0"
@@ -72,6 +76,7 @@ Environment (current values):
   BUILD_DIR=$BUILD_DIR REBUILD=$REBUILD POSTFIX_BASELINE=$POSTFIX_BASELINE
   VESTNIK_BIN=$VESTNIK_BIN (REBUILD and the automatic build apply to BUILD_DIR's binary)
   VESTNIK_BIN_URING=$VESTNIK_BIN_URING (empty: no *-uring phases)
+  DKIM=$DKIM (rsa|ed25519: sign every message; empty: no DKIM)
   VESTNIK_REV=${VESTNIK_REV:-} (names the source when the checkout is not a git repository, e.g. an exported snapshot)
   FSYNC_REF_COUNT=${FSYNC_REF_COUNT:-200} (4 KiB dsync writes of the fsync reference before each phase group)
   SINK_ADDR=$SINK_ADDR SINK_PORT=$SINK_PORT ENGINE_ADDR=$ENGINE_ADDR ENGINE_PORT=$ENGINE_PORT
@@ -129,6 +134,7 @@ is_loopback "$SINK_ADDR" || die "SINK_ADDR must be a 127.x.y.z address"
 is_loopback "$ENGINE_ADDR" || die "ENGINE_ADDR must be a 127.x.y.z address"
 [[ $WORK == /tmp/?* && $WORK != *..* ]] || die "WORK must be under /tmp (it is wiped)"
 for ph in $PHASES; do [[ $ph =~ ^(ceiling|postfix|listener|api)$ ]] || die "unknown phase '$ph'"; done
+[[ -z $DKIM || $DKIM == rsa || $DKIM == ed25519 ]] || die "DKIM must be rsa, ed25519 or empty"
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 for b in smtp-sink perl ss awk curl timeout /usr/bin/python3; do command -v "$b" >/dev/null || die "missing $b"; done
 if has_phase ceiling || has_phase postfix || has_phase listener; then
@@ -459,7 +465,25 @@ if has_phase listener; then
         else log "listener phases of $b will FAIL: ${LISTENER_WHY[$b]}"; fi
     done
 fi
+if [[ -n $DKIM ]]; then
+    export DKIM_KEY=$RESULTS_DIR/dkim-$DKIM.pem   # outside WORK, which phases wipe
+    "$VESTNIK" dkim keygen --domain example.com --selector bench --algorithm "$DKIM" --out "$DKIM_KEY" --force \
+        >/dev/null 2>"$ART/dkim-keygen.log" || die "dkim keygen failed: $(cat "$ART/dkim-keygen.log")"
+    echo "dkim: $DKIM, key $DKIM_KEY" >> "$ART/sysinfo.txt"
+fi
+# The signing limit of this machine now: all cores signing (openssl speed).
+sign_limit() {
+    local alg=rsa2048 out
+    [[ $DKIM == ed25519 ]] && alg=ed25519
+    out=$(openssl speed -multi "$NCPU" -seconds 3 "$alg" 2>/dev/null) || return 0
+    if [[ $alg == rsa2048 ]]; then
+        awk '/^rsa 2048 bits/ { print $6; exit }' <<< "$out" >> "$ART/sign_limit.txt"
+    else
+        awk '/Ed25519/ { print $(NF-1); exit }' <<< "$out" >> "$ART/sign_limit.txt"
+    fi
+}
 for (( run = 1; run <= RUNS; run++ )); do
+    [[ -z $DKIM ]] || sign_limit
     # with two binaries, the one that goes first alternates from run to run
     order=("${!BINS[@]}")
     (( ${#BINS[@]} == 2 && run % 2 == 0 )) && order=(1 0)
@@ -476,7 +500,11 @@ done
 echo "loadavg at end: $(cat /proc/loadavg)" >> "$ART/sysinfo.txt"
 
 # ---------------------------------------------------------------- summary (this batch)
-awk -F, -v batch="$BATCH" -v ncpu="$NCPU" '
+SIGN_LIMIT=NA
+if [[ -n $DKIM && -s $ART/sign_limit.txt ]]; then
+    SIGN_LIMIT=$(sort -n "$ART/sign_limit.txt" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+fi
+awk -F, -v batch="$BATCH" -v ncpu="$NCPU" -v dkim="$DKIM" -v sign_limit="$SIGN_LIMIT" '
     function med(key,   k, i, j, t, a) {   # median of the values collected under key
         k = cnt[key]; if (k == 0) return "NA"
         for (i = 1; i <= k; i++) a[i] = val[key, i]
@@ -533,6 +561,15 @@ awk -F, -v batch="$BATCH" -v ncpu="$NCPU" '
             printf "  smtp-source path e2e / Postfix     %sx   (target >= 10x)\n", fmt(med("ratio" SUBSEP "listener" sfx), 1)
         }
         printf "  loopback ceiling / Postfix         %sx   (smtp-source straight into smtp-sink)\n", fmt(med("ratio" SUBSEP "ceiling"), 1)
+        if (dkim != "") {
+            printf "\nDKIM %s signing on every message (issue #5); limit = openssl speed -multi %d, median over runs: %s signs/s\n", dkim, ncpu, fmt(sign_limit, 0)
+            for (v = 1; v <= 2; v++) {
+                base = v == 1 ? "api" : "listener"
+                r = med(base SUBSEP "e2e_rate")
+                printf "  %-8s e2e %s msgs/s = %s %% of the %d-core signing limit   (target >= 70 %% for rsa)\n", base, fmt(r, 0),
+                    (r == "NA" || sign_limit == "NA" || sign_limit <= 0) ? "NA" : fmt(100 * r / sign_limit, 1), ncpu
+            }
+        }
         for (v = 1; v <= 2; v++) {
             base = v == 1 ? "listener" : "api"
             if (!(("uring_e2e" SUBSEP base) in cnt)) continue

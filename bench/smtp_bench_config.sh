@@ -15,6 +15,8 @@
 #   API_THREADS [0]               api.threads (I/O threads of the whole daemon; 0 = one per core)
 #   VESTNIK_LOG_LEVEL [info]      log.level (info logs no line per message)
 #   BENCH_API_KEY                 the tenant's key
+#   DKIM_KEY                      a PEM key: sign mail from sender.example (API path) and
+#                                 example.com (smtp-source's From) with it, selector "bench"
 set -euo pipefail
 [[ $# == 3 || $# == 4 ]] || { echo "usage: $0 SPOOL_DIR SINK_ADDR SINK_PORT [LISTENER_ADDR:PORT]" >&2; exit 2; }
 spool=$1 sink_addr=$2 sink_port=$3 listen=${4:-}
@@ -58,6 +60,18 @@ id = "bench"
 key = "${BENCH_API_KEY:-bench-key-0123456789abcdef}"
 role = "admin"
 EOF
+if [[ -n ${DKIM_KEY:-} ]]; then
+    cat <<EOF
+
+[[dkim.domains]]
+domain = "sender.example"
+keys = [{ selector = "bench", key_file = "$DKIM_KEY" }]
+
+[[dkim.domains]]
+domain = "example.com"
+keys = [{ selector = "bench", key_file = "$DKIM_KEY" }]
+EOF
+fi
 if [[ -n $listen ]]; then
     cat <<EOF
 

@@ -286,6 +286,7 @@ void read_engine(Section& s, EngineConfig& c) {
   s.duration("poll_interval", &c.poll_interval, 1ms, 1min);
   s.integer("lease_batch", &c.lease_batch, 1, 1'000'000);
   s.boolean("direct_lease", &c.direct_lease);
+  s.duration("apply_linger", &c.apply_linger, 0ms, 1s);
   s.duration("shutdown_grace", &c.shutdown_grace, 0s, 1h);
 }
 

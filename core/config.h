@@ -72,6 +72,11 @@ struct EngineConfig {
   // New mail that may go at once is leased in the transaction that stores
   // it (no separate lease transaction), while the dispatcher keeps up.
   bool direct_lease = true;
+  // Status changes of fewer than batch_size messages are committed at most
+  // once per this long (each commit is a sync): at low rates many small
+  // commits would otherwise keep the spool's writer busy. 0: commit each
+  // gathering at once. Delivery never waits for it.
+  Duration apply_linger{5};
   // behaviour
   Duration shutdown_grace{30'000};  // wait this long for in-flight sends on stop
 };

@@ -75,6 +75,7 @@ Dispatcher::Dispatcher(std::shared_ptr<const core::Config> config, queue::Spool&
       maintenance_timer_(strand_),
       purge_timer_(strand_),
       grace_timer_(strand_),
+      apply_timer_(strand_),
       throttle_timer_(strand_),
       gate_(cfg_.direct_lease ? std::make_shared<DirectGate>() : nullptr) {}
 
@@ -658,6 +659,24 @@ void Dispatcher::on_leased(core::Result<std::vector<queue::Leased>> result, size
 
 void Dispatcher::flush() {
   if (apply_in_flight_ || pending_.empty()) return;
+  // A small gathering waits out engine.apply_linger since the last apply
+  // (real time: tests with a fake clock still get theirs), unless stopping.
+  const auto wall = std::chrono::steady_clock::now();
+  const auto linger = std::chrono::duration_cast<std::chrono::steady_clock::duration>(cfg_.apply_linger);
+  if (state_ == State::kRunning && pending_.size() < cfg_.batch_size && wall - last_apply_ < linger) {
+    if (!apply_timer_armed_) {
+      apply_timer_armed_ = true;
+      apply_timer_.expires_at(last_apply_ + linger);
+      apply_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        auto self = weak.lock();
+        if (!self) return;
+        self->apply_timer_armed_ = false;
+        if (!ec) self->step();
+      });
+    }
+    return;
+  }
+  last_apply_ = wall;
   std::vector<queue::Transition> batch;
   batch.swap(pending_);
   const size_t count = batch.size();

@@ -199,6 +199,8 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   bool lease_in_flight_ = false;
   bool lease_wanted_ = false;  // lease at the next step (tick, wake, full batch)
   bool apply_in_flight_ = false;
+  std::chrono::steady_clock::time_point last_apply_{};  // when the last apply started
+  bool apply_timer_armed_ = false;
   size_t active_ = 0;      // leased messages we hold (inbox + ready + in flight)
   size_t spool_ops_ = 0;   // spool operations whose result is not yet taken in
   uint64_t progress_ = 0;  // bumped whenever work moves; read by TEST_poll
@@ -217,6 +219,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   boost::asio::steady_timer maintenance_timer_;
   boost::asio::steady_timer purge_timer_;
   boost::asio::steady_timer grace_timer_;
+  boost::asio::steady_timer apply_timer_;  // engine.apply_linger
   // Held destination queues by the time they may be looked at again: one
   // entry per destination (the latest hold wins), found by name through
   // hold_index_, so releasing n holds is O(n log n).

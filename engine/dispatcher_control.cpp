@@ -93,6 +93,7 @@ void Dispatcher::stop(std::function<void()> done) {
 void Dispatcher::begin_stop() {
   state_ = State::kStopping;
   poll_timer_.cancel();
+  apply_timer_.cancel();
   maintenance_timer_.cancel();
   purge_timer_.cancel();
   const core::TimePoint now = clock_.now();
