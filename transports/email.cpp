@@ -29,6 +29,7 @@
 #include <unordered_map>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "dkim/signing_table.h"
 #include "mta/dns.h"
 #include "mta/smtp_client.h"
@@ -449,7 +450,29 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
   // is settled transient here and removed (never sent unsigned); one whose
   // domain does not require it goes unsigned. Injected content shared by
   // several recipients is signed once.
+  struct DkimMetrics {
+    core::metrics::Counter* signed_;
+    core::metrics::Counter* held;
+    core::metrics::Counter* unsigned_;
+    static const DkimMetrics& get() {
+      static const DkimMetrics m = [] {
+        auto& r = core::metrics::Registry::global();
+        return DkimMetrics{
+            r.counter("vestnik_dkim_signed_total", "Email messages DKIM-signed (each signature of a "
+                                                   "dual-signed message counts once per message)."),
+            r.counter("vestnik_dkim_held_total",
+                      "Delivery attempts deferred because a domain that requires DKIM could not sign "
+                      "(unusable key, signing failure); see the log for the reason."),
+            r.counter("vestnik_dkim_unsigned_total",
+                      "Messages sent unsigned because their domain's key was unusable and the domain "
+                      "does not require signing.")};
+      }();
+      return m;
+    }
+  };
+
   void sign_jobs(const dkim::SigningTable& table, std::vector<Job>& jobs) {
+    const DkimMetrics& metrics = DkimMetrics::get();
     const int64_t now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     std::vector<Job> kept;
@@ -473,6 +496,7 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
           j.owned = it->second.data;
           j.data = j.owned;
           j.eight_bit = it->second.eight_bit;
+          metrics.signed_->inc();
           kept.push_back(std::move(j));
           continue;
         }
@@ -499,6 +523,7 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
           out.reserve(fields->size() + msg.size());
           out.append(*fields).append(msg);
           if (j.groupable) signed_content.emplace(j.data.data(), Signed{out, j.eight_bit});
+          metrics.signed_->inc();
           j.owned = std::move(out);
           j.data = j.owned;
           kept.push_back(std::move(j));
@@ -514,9 +539,11 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
           core::log::warn("dkim: sending unsigned (the domain does not require signing)",
                           {{"domain", d->domain}, {"error", problem.to_string()}});
         }
+        metrics.unsigned_->inc();
         kept.push_back(std::move(j));
         continue;
       }
+      metrics.held->inc();
       // Local configuration, not the message or the peer: retried on the
       // retry schedule, so fixing the key and sending SIGHUP saves it.
       Outcome o;

@@ -186,6 +186,9 @@ TEST_F(SmtpDkimTest, ComposedMailIsDualSignedAndVerifiesAfterTheHop) {
   ASSERT_EQ(v.size(), 2u);
   for (const auto& r : v) EXPECT_TRUE(r.pass) << r.algorithm << ": " << r.reason;
   EXPECT_EQ(dkimpy(msg), "True True");
+  auto metrics = server_->request("GET", "/metrics", "");
+  ASSERT_TRUE(metrics.has_value());
+  EXPECT_NE(metrics->body.find("vestnik_dkim_signed_total 1\n"), std::string::npos) << metrics->body;
   // A changed body byte fails both, in both verifiers.
   std::string tampered = msg;
   tampered[tampered.size() - 5] ^= 1;
@@ -242,6 +245,9 @@ TEST_F(SmtpDkimTest, RequiredDomainWithAnUnusableKeyIsHeldBackNotSentUnsigned) {
   EXPECT_EQ(full.at("status").as_string(), "sending") << "waiting for a retry, not failed and not delivered";
   EXPECT_NE(json::serialize(full).find("4.3.5"), std::string::npos);
   EXPECT_TRUE(recorded_for("petr@example.net").empty());
+  auto metrics = server_->request("GET", "/metrics", "");
+  ASSERT_TRUE(metrics.has_value());
+  EXPECT_NE(metrics->body.find("vestnik_dkim_held_total 1\n"), std::string::npos) << metrics->body;
   // Said at start, with the config key of the bad file.
   EXPECT_NE(server_->log_text().find("dkim.domains[1].keys[0].key_file"), std::string::npos) << server_->log_text();
 }
