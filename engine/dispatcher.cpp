@@ -157,9 +157,13 @@ void Dispatcher::refill_direct_gate() {
   std::vector<std::string> closed;
   if (open) {
     for (const auto& [at, name] : holds_) closed.push_back(name);
-    ready_.for_each([&](DestinationQueue& q) {
-      if (q.ready() >= cfg_.max_ready_per_destination) closed.push_back(q.name());
-    });
+    // No queue can be full while we hold fewer messages than one full
+    // queue: skip the scan over every destination (this runs every step).
+    if (active_ >= cfg_.max_ready_per_destination) {
+      ready_.for_each([&](DestinationQueue& q) {
+        if (q.ready() >= cfg_.max_ready_per_destination) closed.push_back(q.name());
+      });
+    }
     std::sort(closed.begin(), closed.end());
     closed.erase(std::unique(closed.begin(), closed.end()), closed.end());
   }

@@ -502,7 +502,8 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
         }
         std::string normalized;
         std::string_view msg = j.data;
-        if (dkim::needs_normalization(msg)) {
+        // Composed mail is CRLF by construction; injected mail may not be.
+        if (j.groupable && dkim::needs_normalization(msg)) {
           dkim::normalize_line_ends(msg, normalized);
           msg = normalized;
         }
