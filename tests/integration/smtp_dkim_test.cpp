@@ -6,11 +6,13 @@
 // listener is signed as is; a domain whose key does not load holds its mail
 // back (never sends it unsigned); a domain without keys goes unsigned.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "../mta/peers.h"
 #include "dkim/dkim.h"
@@ -250,6 +252,53 @@ TEST_F(SmtpDkimTest, RequiredDomainWithAnUnusableKeyIsHeldBackNotSentUnsigned) {
   EXPECT_NE(metrics->body.find("vestnik_dkim_held_total 1\n"), std::string::npos) << metrics->body;
   // Said at start, with the config key of the bad file.
   EXPECT_NE(server_->log_text().find("dkim.domains[1].keys[0].key_file"), std::string::npos) << server_->log_text();
+}
+
+TEST_F(SmtpDkimTest, SighupReloadsKeysAndDomains) {
+  // A rotated Ed25519 key under a new selector, and the missing key of
+  // broken.example supplied: both take effect on SIGHUP, without a restart.
+  auto ed2 = dkim::PrivateKey::generate(dkim::Algorithm::kEd25519Sha256).value();
+  auto fixed = dkim::PrivateKey::generate(dkim::Algorithm::kRsaSha256).value();
+  std::ofstream(dir_.path() + "/ed2.pem") << ed2->pem();
+  std::ofstream(dir_.path() + "/missing.pem") << fixed->pem();
+  std::string cfg;
+  {
+    std::ifstream in(server_->config_path());
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    cfg = ss.str();
+  }
+  const std::string before = R"(selector = "ed2026", key_file = ")" + dir_.path() + "/ed.pem";
+  const size_t at = cfg.find(before);
+  ASSERT_NE(at, std::string::npos) << cfg;
+  cfg.replace(at, before.size(), R"(selector = "ed2027", key_file = ")" + dir_.path() + "/ed2.pem");
+  std::ofstream(server_->config_path(), std::ios::trunc) << cfg;
+  ASSERT_EQ(::kill(server_->pid(), SIGHUP), 0);
+  ASSERT_TRUE(wait_until([&] {
+    const std::string log = server_->log_text();
+    return log.find("\"reload\"") != std::string::npos && log.find("broken.example\",\"d\"") != std::string::npos;
+  })) << server_->log_text();
+
+  const std::string id = post("school@mail.example.com", "rotated@example.net");
+  const std::string id2 = post("billing@broken.example", "fixed@example.net");
+  json::object full;
+  ASSERT_TRUE(wait_until([&] { return server_->status_of(id, &full) == "delivered"; })) << json::serialize(full);
+  ASSERT_TRUE(wait_until([&] { return server_->status_of(id2, &full) == "delivered"; })) << json::serialize(full);
+
+  const std::string msg = recorded_for("rotated@example.net");
+  EXPECT_NE(msg.find("s=ed2027;"), std::string::npos) << msg.substr(0, 400);
+  EXPECT_EQ(msg.find("s=ed2026;"), std::string::npos);
+  auto v = dkim::verify(msg,
+                        {dkim::parse_key_record(ed2->dns_record()).value(),
+                         dkim::parse_key_record(rsa_->dns_record()).value()},
+                        std::time(nullptr));
+  ASSERT_EQ(v.size(), 2u);
+  for (const auto& r : v) EXPECT_TRUE(r.pass) << r.algorithm << ": " << r.reason;
+  const std::string msg2 = recorded_for("fixed@example.net");
+  auto v2 = dkim::verify(msg2, {dkim::parse_key_record(fixed->dns_record()).value()}, std::time(nullptr));
+  ASSERT_EQ(v2.size(), 1u);
+  EXPECT_TRUE(v2[0].pass) << v2[0].reason;
+  EXPECT_EQ(v2[0].domain, "broken.example");
 }
 
 TEST_F(SmtpDkimTest, DomainWithoutKeysGoesUnsigned) {
