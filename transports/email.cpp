@@ -8,6 +8,7 @@
 // max_messages_per_connection. A site's queue, session count and idle list
 // sit under the site's mutex; nothing is held across an await.
 #include "transports/email.h"
+#include "transports/email_job.h"
 
 #include <openssl/ssl.h>
 #include <unistd.h>
@@ -29,11 +30,9 @@
 #include <unordered_map>
 
 #include "core/log.h"
-#include "core/metrics.h"
 #include "dkim/signing_table.h"
 #include "mta/dns.h"
 #include "mta/smtp_client.h"
-#include "templating/mime.h"
 #include "templating/render.h"
 #include "templating/token.h"
 
@@ -41,6 +40,9 @@ namespace transports {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using email_detail::a_label_address;
+using email_detail::BatchState;
+using email_detail::Job;
 
 namespace {
 
@@ -52,40 +54,6 @@ constexpr size_t kJobsPerNewSession = 16;
 // looks again this often.
 constexpr std::chrono::milliseconds kLimitRecheck{250};
 constexpr auto kBrokenTlsMemory = std::chrono::hours(1);
-
-// The outcomes of one send(), settled job by job from any session.
-struct BatchState {
-  std::vector<Outcome> outcomes;
-  std::atomic<size_t> remaining{0};
-  SendDone done;
-  // Keeps the deliveries (and what they point to) alive for the jobs.
-  std::vector<Delivery> deliveries;
-
-  void settle(size_t i, Outcome o) {
-    outcomes[i] = std::move(o);
-    if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      SendDone d = std::move(done);
-      d(std::move(outcomes));
-    }
-  }
-};
-
-struct Job {
-  std::shared_ptr<BatchState> batch;
-  size_t index = 0;
-  std::string mail_from;
-  std::string rcpt;
-  std::string owned;      // the composed message
-  std::string_view data;  // `owned`, or injected content (alive until the batch is done)
-  core::Id content_id;
-  bool groupable = false;  // injected: recipients with one content may share a transaction
-  bool eight_bit = false;
-  bool smtputf8 = false;
-  uint8_t requeued = 0;
-  // Set while the job waits for its DKIM signature (points into the table
-  // the signing task holds).
-  const dkim::SigningTable::Domain* dkim = nullptr;
-};
 
 struct Idle {
   explicit Idle(asio::any_io_executor ex) : timer(std::move(ex)) {}
@@ -138,19 +106,6 @@ std::string ascii_address(std::string_view address, bool* utf8) {
   return fmt::format("{}@{}", local, ascii ? *ascii : std::string(domain));
 }
 
-// The address with its domain in A-labels when the domain is an IDN and
-// the local part is ASCII (ivan@школа.test -> ivan@xn--80atdl2c.test):
-// the same mailbox, writable in plain RFC 5322 headers and sent without
-// SMTPUTF8. Anything else is returned unchanged.
-std::string a_label_address(const std::string& address) {
-  const size_t at = address.rfind('@');
-  if (at == std::string::npos || !mta::has_8bit(address) ||
-      mta::has_8bit(std::string_view(address).substr(0, at)))
-    return address;
-  auto ascii = mta::to_ascii_domain(std::string_view(address).substr(at + 1));
-  return ascii ? address.substr(0, at + 1) + *ascii : address;
-}
-
 bool too_many_recipients(const mta::RecipientResult& r) {
   if (r.stage != mta::Stage::kRcpt) return false;
   if (r.reply.code == 452) return true;
@@ -201,6 +156,19 @@ Outcome dns_outcome(const mta::MxAnswer& a, std::string_view domain) {
 }
 
 }  // namespace
+
+// The address with its domain in A-labels when the domain is an IDN and
+// the local part is ASCII (ivan@школа.test -> ivan@xn--80atdl2c.test):
+// the same mailbox, writable in plain RFC 5322 headers and sent without
+// SMTPUTF8. Anything else is returned unchanged.
+std::string email_detail::a_label_address(const std::string& address) {
+  const size_t at = address.rfind('@');
+  if (at == std::string::npos || !mta::has_8bit(address) ||
+      mta::has_8bit(std::string_view(address).substr(0, at)))
+    return address;
+  auto ascii = mta::to_ascii_domain(std::string_view(address).substr(at + 1));
+  return ascii ? address.substr(0, at + 1) + *ascii : address;
+}
 
 std::string return_path(std::string_view format, const core::MessageRecord& record,
                         std::string_view token_key) {
@@ -419,7 +387,7 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
         if (j.groupable && !table->sign_injected()) continue;
         // Injected mail: the domain of its From field; composed mail: of
         // the sender address it was composed with (A-labels).
-        std::string from = j.groupable ? dkim::from_domain(j.data) : from_domain_of(*state->deliveries[j.index].record);
+        std::string from = j.groupable ? dkim::from_domain(j.data) : email_detail::from_domain_of(*state->deliveries[j.index].record);
         j.dkim = from.empty() ? nullptr : table->find(from);
         sign = sign || j.dkim != nullptr;
       }
@@ -431,129 +399,9 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
     // RSA signing costs about a millisecond a message: never on an I/O thread.
     asio::post(signing, [self = shared_from_this(), table, key = std::move(key), tls, shaper = std::move(shaper),
                          targets = std::move(targets), jobs = std::move(jobs)]() mutable {
-      self->sign_jobs(*table, jobs);
+      email_detail::sign_jobs(*table, jobs);
       if (!jobs.empty()) self->enqueue(std::move(key), tls, std::move(shaper), std::move(targets), std::move(jobs));
     });
-  }
-
-  static std::string from_domain_of(const core::MessageRecord& r) {
-    const std::string& from = r.request.from.email;
-    size_t at = from.rfind('@');
-    if (at == std::string::npos) return {};
-    if (!mta::has_8bit(std::string_view(from).substr(at + 1))) return lower_ascii(std::string_view(from).substr(at + 1));
-    const std::string a = a_label_address(from);
-    return lower_ascii(std::string_view(a).substr(a.rfind('@') + 1));
-  }
-
-  // Puts the DKIM-Signature fields above each job's message (jobs whose
-  // From domain is in the table). A job that must be signed and cannot be
-  // is settled transient here and removed (never sent unsigned); one whose
-  // domain does not require it goes unsigned. Injected content shared by
-  // several recipients is signed once.
-  struct DkimMetrics {
-    core::metrics::Counter* signed_;
-    core::metrics::Counter* held;
-    core::metrics::Counter* unsigned_;
-    static const DkimMetrics& get() {
-      static const DkimMetrics m = [] {
-        auto& r = core::metrics::Registry::global();
-        return DkimMetrics{
-            r.counter("vestnik_dkim_signed_total", "Email messages DKIM-signed (each signature of a "
-                                                   "dual-signed message counts once per message)."),
-            r.counter("vestnik_dkim_held_total",
-                      "Delivery attempts deferred because a domain that requires DKIM could not sign "
-                      "(unusable key, signing failure); see the log for the reason."),
-            r.counter("vestnik_dkim_unsigned_total",
-                      "Messages sent unsigned because their domain's key was unusable and the domain "
-                      "does not require signing.")};
-      }();
-      return m;
-    }
-  };
-
-  void sign_jobs(const dkim::SigningTable& table, std::vector<Job>& jobs) {
-    const DkimMetrics& metrics = DkimMetrics::get();
-    const int64_t now =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    std::vector<Job> kept;
-    kept.reserve(jobs.size());
-    struct Signed {
-      std::string data;
-      bool eight_bit;
-    };
-    std::unordered_map<const void*, Signed> signed_content;  // injected content -> its signed copy
-    for (Job& j : jobs) {
-      const dkim::SigningTable::Domain* d = j.dkim;
-      j.dkim = nullptr;
-      if (!d) {
-        kept.push_back(std::move(j));
-        continue;
-      }
-      core::Error problem = d->error;
-      if (d->usable()) {
-        auto it = j.groupable ? signed_content.find(j.data.data()) : signed_content.end();
-        if (it != signed_content.end()) {
-          j.owned = it->second.data;
-          j.data = j.owned;
-          j.eight_bit = it->second.eight_bit;
-          metrics.signed_->inc();
-          kept.push_back(std::move(j));
-          continue;
-        }
-        std::string normalized;
-        std::string_view msg = j.data;
-        // Composed mail is CRLF by construction; injected mail may not be.
-        if (j.groupable && dkim::needs_normalization(msg)) {
-          dkim::normalize_line_ends(msg, normalized);
-          msg = normalized;
-        }
-        // 8-bit bodies go quoted-printable before signing, so the signed
-        // bytes reach a peer without 8BITMIME unchanged (RFC 6152; a relay
-        // converting them later would break the signature).
-        if (j.eight_bit) {
-          std::string seven;
-          if (templating::downgrade_8bit_body(msg, seven)) {
-            normalized = std::move(seven);
-            msg = normalized;
-            j.eight_bit = mta::has_8bit(msg);
-          }
-        }
-        auto fields = table.sign(*d, msg, now);
-        if (fields) {
-          std::string out;
-          out.reserve(fields->size() + msg.size());
-          out.append(*fields).append(msg);
-          if (j.groupable) signed_content.emplace(j.data.data(), Signed{out, j.eight_bit});
-          metrics.signed_->inc();
-          j.owned = std::move(out);
-          j.data = j.owned;
-          kept.push_back(std::move(j));
-          continue;
-        }
-        problem = fields.error();
-      }
-      if (!d->required) {
-        // Once a minute at most: a broken key would otherwise log per message.
-        static std::atomic<int64_t> last_warned{0};
-        int64_t prev = last_warned.load();
-        if (now - prev >= 60 && last_warned.compare_exchange_strong(prev, now)) {
-          core::log::warn("dkim: sending unsigned (the domain does not require signing)",
-                          {{"domain", d->domain}, {"error", problem.to_string()}});
-        }
-        metrics.unsigned_->inc();
-        kept.push_back(std::move(j));
-        continue;
-      }
-      metrics.held->inc();
-      // Local configuration, not the message or the peer: retried on the
-      // retry schedule, so fixing the key and sending SIGHUP saves it.
-      Outcome o;
-      o.kind = OutcomeKind::kTransient;
-      o.blames_message = true;
-      o.reply = mta::local_reply("4.3.5", "DKIM signing required for " + d->domain + " failed: " + problem.to_string());
-      j.batch->settle(j.index, std::move(o));
-    }
-    jobs = std::move(kept);
   }
 
   void enqueue(std::string key, core::TlsMode tls, std::shared_ptr<ConnectionShaper> shaper,

@@ -17,16 +17,9 @@
 
 #include "api/request.h"
 #include "core/time_format.h"
+#include "fuzz_check.h"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                                \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                     \
-    }                                                                                   \
-  } while (0)
 
 const core::TimePoint kNow = core::from_unix_ms(1'795'000'000'000);  // 2026-11-18
 constexpr uint32_t kMaxBatch = 64;

@@ -32,16 +32,9 @@
 #include "core/message.h"
 #include "templating/channels.h"
 #include "tests/templating/telegram_check.h"
+#include "fuzz_check.h"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                                \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                     \
-    }                                                                                   \
-  } while (0)
 
 using templating::testing::telegram_check;
 using templating::testing::telegram_plain;

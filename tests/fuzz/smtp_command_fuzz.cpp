@@ -17,16 +17,9 @@
 #include <string_view>
 
 #include "mta/smtp_command.h"
+#include "fuzz_check.h"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                                \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                     \
-    }                                                                                   \
-  } while (0)
 
 bool inside(std::string_view part, std::string_view whole) {
   if (part.empty()) return true;
