@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "templating/mime.h"
+#include "templating/mime_internal.h"
 
 namespace templating {
 namespace {
@@ -17,12 +18,12 @@ bool has_8bit(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+using mime_detail::ascii_lower;
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   return true;
 }
 
@@ -99,7 +100,7 @@ std::string media_type(const std::vector<Field>& fields) {
   size_t lead = 0;
   while (lead < t.size() && (t[lead] == ' ' || t[lead] == '\t')) ++lead;
   t.erase(0, lead);
-  for (char& c : t) c = lower(c);
+  for (char& c : t) c = ascii_lower(c);
   return t.empty() ? "text/plain" : t;
 }
 
@@ -188,7 +189,7 @@ bool entity(std::string_view header, std::string_view body, bool top, int depth,
   }
   std::string cte = value_of(fields, "Content-Transfer-Encoding");
   cte.erase(std::remove_if(cte.begin(), cte.end(), [](char c) { return c == ' ' || c == '\t'; }), cte.end());
-  for (char& c : cte) c = lower(c);
+  for (char& c : cte) c = ascii_lower(c);
   // message/* must not be encoded (RFC 2046 §5.2.1), and 8-bit bytes in an
   // already encoded body are not ours to reinterpret: both go as they are.
   const bool encodable = !type.starts_with("message/") && !type.starts_with("multipart/") &&

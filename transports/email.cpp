@@ -41,6 +41,7 @@ namespace transports {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using email_detail::a_label_address;
+using email_detail::lower_ascii;
 using email_detail::BatchState;
 using email_detail::Job;
 
@@ -76,13 +77,6 @@ struct Site {
   std::shared_ptr<ConnectionShaper> shaper;
   bool retry_armed = false;  // GUARDED_BY(mu): a timer will kick this site
 };
-
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  return out;
-}
 
 bool domain_matches(std::string_view pattern, std::string_view domain) {
   if (pattern == "*") return true;
@@ -161,6 +155,13 @@ Outcome dns_outcome(const mta::MxAnswer& a, std::string_view domain) {
 // the local part is ASCII (ivan@школа.test -> ivan@xn--80atdl2c.test):
 // the same mailbox, writable in plain RFC 5322 headers and sent without
 // SMTPUTF8. Anything else is returned unchanged.
+std::string email_detail::lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  return out;
+}
+
 std::string email_detail::a_label_address(const std::string& address) {
   const size_t at = address.rfind('@');
   if (at == std::string::npos || !mta::has_8bit(address) ||

@@ -13,13 +13,6 @@
 namespace transports::email_detail {
 namespace {
 
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  return out;
-}
-
 struct DkimMetrics {
   core::metrics::Counter* signed_;
   core::metrics::Counter* held;

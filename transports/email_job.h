@@ -50,6 +50,9 @@ struct Job {
   const dkim::SigningTable::Domain* dkim = nullptr;
 };
 
+// ASCII letters lowercased, other bytes as they are.
+std::string lower_ascii(std::string_view s);
+
 // The address with its domain in A-labels (see email.cpp).
 std::string a_label_address(const std::string& address);
 
