@@ -62,9 +62,16 @@ void read_dkim(Section& s, DkimConfig& c, const RetryConfig& retry) {
     c.domains.clear();
     for_each_table(s.key("domains"), *n, 10'000, [&](Section& d, size_t) {
       DkimDomain dom;
-      dom.domain = d.required_str("domain");
+      // Domains compare without case; keep them lowercase from here on.
+      auto lower = [](std::string v) {
+        for (char& ch : v)
+          if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+        return v;
+      };
+      dom.domain = lower(d.required_str("domain"));
       if (!valid_host_name(dom.domain)) fail(d.key("domain"), *d.get("domain"), "must be a domain name in A-labels");
       d.str("signing_domain", &dom.signing_domain);
+      dom.signing_domain = lower(std::move(dom.signing_domain));
       if (!dom.signing_domain.empty()) {
         // d= must be the From domain or a parent of it for DMARC alignment.
         const std::string& f = dom.domain;

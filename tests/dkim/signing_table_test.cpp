@@ -55,6 +55,13 @@ TEST(DkimConfig, RefusalsNameTheKey) {
                            "[[dkim.domains]]\ndomain = \"a.example\"\nkeys = [{selector = \"s\", key_file = \"/k\"}]\n"),
               HasSubstr("dkim.domains[1].domain: listed twice"));
   EXPECT_THAT(config_error("[dkim]\nthreads = 1000\n"), HasSubstr("dkim.threads"));
+  // Domains compare without case.
+  EXPECT_EQ(config_error("[[dkim.domains]]\ndomain = \"News.School.Example\"\nsigning_domain = \"school.EXAMPLE\"\n"
+                         "keys = [{selector = \"s\", key_file = \"/k\"}]\n"),
+            "");
+  EXPECT_THAT(config_error("[[dkim.domains]]\ndomain = \"a.example\"\nkeys = [{selector = \"s\", key_file = \"/k\"}]\n"
+                           "[[dkim.domains]]\ndomain = \"A.Example\"\nkeys = [{selector = \"s\", key_file = \"/k\"}]\n"),
+              HasSubstr("dkim.domains[1].domain: listed twice"));
   EXPECT_THAT(config_error("[dkim]\nsign_everything = true\n"), HasSubstr("dkim.sign_everything: unknown key"));
 }
 
