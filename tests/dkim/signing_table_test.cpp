@@ -164,6 +164,22 @@ TEST(DkimSigningTable, SettingsThatBreakEverySignatureAreErrors) {
   EXPECT_EQ(table.error().field, "dkim.headers[1]");
 }
 
+// examples/vestnik.toml shows [dkim] at its defaults, and loads into a
+// table that signs nothing.
+TEST(DkimConfig, ExampleFileHasTheDefaults) {
+  const auto c = core::load_config_file(std::string(VESTNIK_SOURCE_DIR) + "/examples/vestnik.toml");
+  const core::DkimConfig d;
+  EXPECT_EQ(c->dkim.header_canonicalization, d.header_canonicalization);
+  EXPECT_EQ(c->dkim.body_canonicalization, d.body_canonicalization);
+  EXPECT_EQ(c->dkim.expire, d.expire);
+  EXPECT_EQ(c->dkim.sign_injected, d.sign_injected);
+  EXPECT_EQ(c->dkim.threads, d.threads);
+  EXPECT_TRUE(c->dkim.domains.empty());
+  auto table = dkim::SigningTable::build(c->dkim, c->email.trace_header);
+  ASSERT_TRUE(table) << table.error().to_string();
+  EXPECT_EQ((*table)->find("school.example"), nullptr);
+}
+
 TEST(DkimSigningTable, FromDomain) {
   EXPECT_EQ(dkim::from_domain("From: Shop <Orders@Shop.Example>\r\n\r\n"), "shop.example");
   EXPECT_EQ(dkim::from_domain("Subject: x\r\nfrom: a@b.example (comment)\r\n\r\n"), "b.example");
