@@ -153,6 +153,12 @@ void check_listen(const std::string& key, const toml::node& n, const std::string
   }
 }
 
+bool valid_header_name(std::string_view v) noexcept {
+  return !v.empty() && v.size() <= 76 && std::all_of(v.begin(), v.end(), [](char c) {
+    return c > 32 && c < 127 && c != ':';
+  });
+}
+
 bool valid_host_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > 253) return false;
   size_t start = 0;
@@ -309,12 +315,8 @@ void check_url_base(Section& s, std::string_view k, const std::string& v) {
   }
 }
 
-// Header names are RFC 5322 ftext: printable ASCII except ':'.
 void check_header_name(Section& s, std::string_view k, const std::string& v) {
-  const bool ok = !v.empty() && v.size() <= 76 && std::all_of(v.begin(), v.end(), [](char c) {
-    return c > 32 && c < 127 && c != ':';
-  });
-  if (!ok) fail(s.key(k), *s.get(k), "must be a header name (printable ASCII, no ':' or spaces)");
+  if (!valid_header_name(v)) fail(s.key(k), *s.get(k), "must be a header name (printable ASCII, no ':' or spaces)");
 }
 
 void read_email(Section& s, EmailConfig& c) {

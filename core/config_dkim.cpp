@@ -30,9 +30,7 @@ void read_header_names(Section& s, std::string_view k, std::vector<std::string>*
   if (!n) return;
   read_strings(s, k, out, 100);
   for (size_t i = 0; i < out->size(); ++i) {
-    const std::string& v = (*out)[i];
-    const bool ok = v.size() <= 76 && std::all_of(v.begin(), v.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
-    if (!ok) fail(indexed(s.key(k), i), *n, "must be a header name (printable ASCII, no ':' or spaces)");
+    if (!valid_header_name((*out)[i])) fail(indexed(s.key(k), i), *n, "must be a header name (printable ASCII, no ':' or spaces)");
   }
 }
 

@@ -136,6 +136,10 @@ void check_listen(const std::string& key, const toml::node& n, const std::string
 // dot. Says nothing about whether the name is all digits (an IPv4 look-alike).
 bool valid_host_name(std::string_view name) noexcept;
 
+// A header field name as RFC 5322 ftext allows it (printable ASCII except
+// ':'), at most 76 characters so the field fits a line.
+bool valid_header_name(std::string_view name) noexcept;
+
 // [a-z0-9_-]{1,64}
 bool valid_tenant_id(std::string_view id) noexcept;
 

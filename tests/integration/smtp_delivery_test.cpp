@@ -38,8 +38,7 @@ class SmtpDeliveryTest : public ::testing::Test {
     std::string script_path = dir_.path() + "/script.json";
     std::ofstream(script_path) << json::serialize(script);
     std::string port, err;
-    ASSERT_TRUE(peer_.start({"/usr/bin/python3", testing_support::test_data_dir() + "/smtp_script_server.py", script_path},
-                            "READY ", std::chrono::seconds(20), &port, &err))
+    ASSERT_TRUE(testing_support::start_script_server(peer_, script_path, &port, &err))
         << err;
     std::string toml = testing_support::test_tenants_toml() + R"(
 [retry]

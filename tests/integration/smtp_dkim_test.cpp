@@ -7,10 +7,8 @@
 // back (never sends it unsigned); a domain without keys goes unsigned.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 
 #include <boost/json.hpp>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -23,24 +21,9 @@ namespace {
 using testing_support::Peer;
 using testing_support::ServerProcess;
 using testing_support::TempDir;
+using testing_support::run_bounded;
 using testing_support::wait_until;
 namespace json = boost::json;
-
-// Runs a shell command bounded by `timeout` seconds; stdout+stderr.
-std::string run(const std::string& cmd, int* status, int timeout = 30) {
-  std::string out;
-  FILE* p = ::popen(("timeout " + std::to_string(timeout) + " " + cmd + " 2>&1").c_str(), "r");
-  if (!p) {
-    *status = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = ::pclose(p);
-  *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
 
 // The recorder writes the data as latin-1 text; JSON gives it back as
 // UTF-8. Code points 0..255 are the original bytes.
@@ -69,9 +52,7 @@ class SmtpDkimTest : public ::testing::Test {
     const std::string script_path = dir_.path() + "/script.json";
     std::ofstream(script_path) << json::serialize(script);
     std::string port, err;
-    ASSERT_TRUE(mx_.start({"/usr/bin/python3", testing_support::test_data_dir() + "/smtp_script_server.py",
-                           script_path},
-                          "READY ", std::chrono::seconds(20), &port, &err))
+    ASSERT_TRUE(testing_support::start_script_server(mx_, script_path, &port, &err))
         << err;
     listener_port_ = testing_support::pick_port();
     std::string toml = testing_support::test_tenants_toml() + R"(
@@ -129,6 +110,18 @@ keys = [{ selector = "s1", key_file = ")" + dir_.path() + R"(/missing.pem" }]
     return std::string(json::parse(r->body).at("id").as_string());
   }
 
+  // swaks from shop@mail.example.com into the listener; its transcript.
+  std::string swaks(const std::string& to, const std::vector<std::string>& headers, const std::string& body,
+                    int* status) {
+    std::vector<std::string> argv = {"swaks", "--server", "127.0.0.1:" + std::to_string(listener_port_), "--helo",
+                                     "app1.market.test", "--from", "shop@mail.example.com", "--to", to, "--body", body};
+    for (const auto& h : headers) {
+      argv.push_back("--header");
+      argv.push_back(h);
+    }
+    return run_bounded(argv, status);
+  }
+
   // The recorded message for `rcpt` (latin-1 bytes), or "".
   std::string recorded_for(const std::string& rcpt) {
     std::ifstream in(dir_.path() + "/record.jsonl");
@@ -161,7 +154,7 @@ keys = [{ selector = "s1", key_file = ")" + dir_.path() + R"(/missing.pem" }]
         "print(' '.join(str(one(i)) for i in range(n)))\n";
     std::ofstream(dir_.path() + "/check.py") << py;
     int status = 0;
-    std::string out = run("/usr/bin/python3 " + dir_.path() + "/check.py " + path, &status);
+    std::string out = run_bounded({"/usr/bin/python3", dir_.path() + "/check.py", path}, &status);
     EXPECT_EQ(status, 0) << out;
     while (!out.empty() && out.back() == '\n') out.pop_back();
     return out;
@@ -200,10 +193,7 @@ TEST_F(SmtpDkimTest, ComposedMailIsDualSignedAndVerifiesAfterTheHop) {
 TEST_F(SmtpDkimTest, InjectedMailIsSignedAsIs) {
   int status = 0;
   const std::string out =
-      run("swaks --server 127.0.0.1:" + std::to_string(listener_port_) +
-              " --helo app1.market.test --from shop@mail.example.com --to anna@example.org"
-              " --header 'Subject: Order 1842 paid' --body 'Thank you!\n.\nA line with a dot.'",
-          &status);
+      swaks("anna@example.org", {"Subject: Order 1842 paid"}, "Thank you!\n.\nA line with a dot.", &status);
   ASSERT_EQ(status, 0) << out;
   std::string msg;
   ASSERT_TRUE(wait_until([&] { return !(msg = recorded_for("anna@example.org")).empty(); })) << server_->log_text();
@@ -217,13 +207,10 @@ TEST_F(SmtpDkimTest, InjectedMailIsSignedAsIs) {
 
 TEST_F(SmtpDkimTest, InjectedEightBitMailIsMadeSevenBitBeforeSigning) {
   int status = 0;
-  const std::string out =
-      run("swaks --server 127.0.0.1:" + std::to_string(listener_port_) +
-              " --helo app1.market.test --from shop@mail.example.com --to boris@example.org"
-              " --header 'Subject: =?UTF-8?B?0JfQsNC60LDQtw==?=' --header 'Content-Type: text/plain; charset=utf-8'"
-              " --header 'Content-Transfer-Encoding: 8bit'"
-              " --body 'Заказ 1842 оплачен.\n.Строка с точкой.'",
-          &status);
+  const std::string out = swaks("boris@example.org",
+                                 {"Subject: =?UTF-8?B?0JfQsNC60LDQtw==?=", "Content-Type: text/plain; charset=utf-8",
+                                  "Content-Transfer-Encoding: 8bit"},
+                                 "Заказ 1842 оплачен.\n.Строка с точкой.", &status);
   ASSERT_EQ(status, 0) << out;
   std::string msg;
   ASSERT_TRUE(wait_until([&] { return !(msg = recorded_for("boris@example.org")).empty(); })) << server_->log_text();

@@ -7,10 +7,8 @@
 // is this machine.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 
 #include <boost/json.hpp>
-#include <cstdio>
 #include <fstream>
 #include <regex>
 
@@ -24,6 +22,7 @@ using testing_support::DnsServer;
 using testing_support::Peer;
 using testing_support::ServerProcess;
 using testing_support::TempDir;
+using testing_support::run_bounded;
 using testing_support::wait_until;
 namespace json = boost::json;
 
@@ -37,30 +36,6 @@ constexpr const char* kZone =
     "nullmx.test. 300 IN MX 0 .\n"
     "!servfail broken.test\n";
 
-// Runs argv (bounded by `timeout` seconds through coreutils' timeout) and
-// returns stdout+stderr; *status is the exit code.
-std::string run(const std::vector<std::string>& argv, int* status, int timeout = 30) {
-  std::string cmd = "timeout " + std::to_string(timeout);
-  for (const auto& a : argv) {
-    cmd += " '";
-    for (char c : a) cmd += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    cmd += "'";
-  }
-  cmd += " 2>&1";
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) {
-    *status = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = ::pclose(p);
-  *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
-
 class SmtpInjectTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -73,9 +48,7 @@ class SmtpInjectTest : public ::testing::Test {
     const std::string script_path = dir_.path() + "/script.json";
     std::ofstream(script_path) << json::serialize(script);
     std::string port;
-    ASSERT_TRUE(mx_.start({"/usr/bin/python3", testing_support::test_data_dir() + "/smtp_script_server.py",
-                           script_path},
-                          "READY ", std::chrono::seconds(20), &port, &err))
+    ASSERT_TRUE(testing_support::start_script_server(mx_, script_path, &port, &err))
         << err;
     listener_port_ = testing_support::pick_port();
     std::string toml = testing_support::test_tenants_toml() + R"(
@@ -112,7 +85,7 @@ network_tenant = "market"
                                      "--header", "X-Vestnik-Category: notifications",
                                      "--body", "Thank you!\n.\nA line with a dot."};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    return run(argv, status);
+    return run_bounded(argv, status);
   }
 
   // The message id of "250 2.0.0 Ok: queued as <id>" in a transcript.

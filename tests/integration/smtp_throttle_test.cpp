@@ -36,9 +36,7 @@ class SmtpThrottleTest : public ::testing::Test {
     const std::string script_path = dir_.path() + "/script.json";
     std::ofstream(script_path) << json::serialize(script);
     std::string err;
-    ASSERT_TRUE(peer_.start({"/usr/bin/python3", testing_support::test_data_dir() + "/smtp_script_server.py",
-                             script_path},
-                            "READY ", std::chrono::seconds(20), &port_, &err))
+    ASSERT_TRUE(testing_support::start_script_server(peer_, script_path, &port_, &err))
         << err;
     server_ = std::make_unique<ServerProcess>(dir_.path(), toml(""));
     ASSERT_TRUE(server_->start(&err)) << err;

@@ -189,4 +189,31 @@ std::string test_data_dir() {
 #endif
 }
 
+bool start_script_server(Peer& peer, const std::string& script_path, std::string* port, std::string* error) {
+  return peer.start({"/usr/bin/python3", test_data_dir() + "/smtp_script_server.py", script_path}, "READY ",
+                    std::chrono::seconds(20), port, error);
+}
+
+std::string run_bounded(const std::vector<std::string>& argv, int* status, int timeout_s) {
+  std::string cmd = "timeout " + std::to_string(timeout_s);
+  for (const auto& a : argv) {
+    cmd += " '";
+    for (char c : a) cmd += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    cmd += "'";
+  }
+  cmd += " 2>&1";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) {
+    *status = -1;
+    return out;
+  }
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = ::pclose(p);
+  *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+
 }  // namespace testing_support

@@ -48,6 +48,13 @@ bool wait_for_port(uint16_t port, std::chrono::milliseconds timeout);
 // with "-u nobody" when running as root (smtp-sink refuses root), then
 // `extra` options.
 std::vector<std::string> smtp_sink_argv(uint16_t port, std::vector<std::string> extra = {});
+// Starts tests/mta/data/smtp_script_server.py (the scripted aiosmtpd peer)
+// with the JSON script at `script_path`; *port is the port it listens on.
+bool start_script_server(Peer& peer, const std::string& script_path, std::string* port, std::string* error);
+// Runs argv (each argument quoted; bounded by `timeout_s` seconds through
+// coreutils' timeout) and returns stdout+stderr; *status is the exit code
+// (-1 when it did not exit normally).
+std::string run_bounded(const std::vector<std::string>& argv, int* status, int timeout_s = 30);
 // The directory of test data files (tests/mta/data).
 std::string test_data_dir();
 
