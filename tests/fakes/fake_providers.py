@@ -49,8 +49,13 @@ import urllib.parse
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import fake_apis  # noqa: E402
 import fake_http  # noqa: E402
+from fake_api_common import jdump  # noqa: E402
+from fake_api_telegram import Telegram  # noqa: E402
+from fake_api_twilio import Twilio  # noqa: E402
+from fake_api_viber import Viber  # noqa: E402
+from fake_api_vk import VK  # noqa: E402
+from fake_api_whatsapp import WhatsApp  # noqa: E402
 from fake_http import Response  # noqa: E402
 
 PROVIDERS = ("telegram", "viber", "vk", "whatsapp", "twilio")
@@ -229,10 +234,8 @@ class FakeCore:
         self.client = fake_http.Client(CALLBACK_TIMEOUT_S)
         self.tasks = set()
         self.providers = {
-            "telegram": fake_apis.Telegram(self),
-            "viber": fake_apis.Viber(self), "vk": fake_apis.VK(self),
-            "whatsapp": fake_apis.WhatsApp(self),
-            "twilio": fake_apis.Twilio(self)}
+            "telegram": Telegram(self), "viber": Viber(self), "vk": VK(self),
+            "whatsapp": WhatsApp(self), "twilio": Twilio(self)}
         self.set_script({})
         self.server = None
 
@@ -481,14 +484,14 @@ class FakeCore:
             return Response(200, b"ok", "text/plain")
         if op == "stats":
             brief = q.get("brief", ["0"])[0] not in ("0", "")
-            return Response(200, fake_apis.jdump(
+            return Response(200, jdump(
                 self.stats.snapshot(self.server, brief)))
         if req.method != "POST":
             return Response(405, b'{"error":"POST only"}')
         try:
             spec = json.loads(req.body or b"{}")
         except ValueError as e:
-            return Response(400, fake_apis.jdump({"error": str(e)}))
+            return Response(400, jdump({"error": str(e)}))
         if op == "reset":
             self.stats.reset()
             self.cursors = {}
@@ -498,13 +501,13 @@ class FakeCore:
             try:
                 self.set_script(spec)
             except (ValueError, TypeError, AttributeError) as e:
-                return Response(400, fake_apis.jdump({"error": str(e)}))
+                return Response(400, jdump({"error": str(e)}))
             return Response(200, b'{"ok":true}')
         if op == "callback":
             try:
                 coro = self.control_callback(spec)
             except (ValueError, KeyError, TypeError) as e:
-                return Response(400, fake_apis.jdump({"error": str(e)}))
+                return Response(400, jdump({"error": str(e)}))
             if spec.get("async"):
                 t = asyncio.ensure_future(coro)
                 self.tasks.add(t)
@@ -515,7 +518,7 @@ class FakeCore:
 
     async def _as_response(self, coro):
         rec = await coro
-        return Response(200, fake_apis.jdump(rec))
+        return Response(200, jdump(rec))
 
     def control_callback(self, spec):
         """Builds one callback now; returns the coroutine that POSTs it."""
@@ -572,7 +575,7 @@ class FakeCore:
         snap = self.stats.snapshot(self.server)
         tmp = f"{path}.tmp.{os.getpid()}"
         with open(tmp, "wb") as f:
-            f.write(fake_apis.jdump(snap))
+            f.write(jdump(snap))
         os.replace(tmp, path)
         self.dirty = False
         return time.monotonic() - t0
