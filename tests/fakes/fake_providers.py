@@ -9,8 +9,9 @@ signed as the real services sign them.
 Throughput (bench_fake.py, this 2-core AMD EPYC VM, /usr/bin/python3 3.11.2,
 plain HTTP, no --latency-ms, stats file on): Telegram sendMessage (HTML
 parse mode, JSON body) over keep-alive, one request at a time per
-connection, from 4 Python socket clients: ~6,000 req/s, the fake using 85 %
-of one core (~7,200 requests per CPU-second of the fake).  With the fake
+connection, from 4 Python socket clients: 4,400-6,400 req/s (~6,000 when
+the VM is otherwise idle), the fake using 85 % of one core (6,900-7,500
+requests per CPU-second of the fake).  With the fake
 pinned to one core and the clients to the other, ~4,900-5,200 req/s (the
 client core is the limit).  Pipelined 16 deep: ~6,900 req/s, ~9,000 per
 CPU-second.  tests/fakes/README.md has the script and stats formats.
