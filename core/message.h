@@ -174,6 +174,9 @@ struct MessageRecord {
   MessageStatus status = MessageStatus::kQueued;
   uint32_t attempts = 0;       // attempts made (results received)
   uint32_t channel_index = 0;  // index into request.channels in use now
+  // Attempts made on earlier channels (channel fallback); the retry budget
+  // counts record.attempts - channel_attempt_base.
+  uint32_t channel_attempt_base = 0;
   std::string destination;     // ready-queue key given by the transport ("email:gmail.com")
   TimePoint due_at;            // next time the message may be tried
   uint64_t lease_gen = 0;      // bumped on every lease; results of older leases are ignored

@@ -135,6 +135,7 @@ std::string_view type_name(AttemptResult r) noexcept {
     case AttemptResult::kDeferred:
       return "transient";
     case AttemptResult::kFailed:
+    case AttemptResult::kFallback:
       return "bounce";
   }
   return "unknown";
@@ -164,6 +165,8 @@ std::string_view attempt_result_name(AttemptResult r) noexcept {
       return "deferred";
     case AttemptResult::kFailed:
       return "failed";
+    case AttemptResult::kFallback:
+      return "fallback";
   }
   return "unknown";
 }
@@ -206,6 +209,7 @@ std::string_view entry_bounce_class(const AccountingEntry& e) noexcept {
     case AttemptResult::kDeferred:
       return kClassTransient;
     case AttemptResult::kFailed:
+    case AttemptResult::kFallback:
       break;
   }
   if (e.outcome->kind == transports::OutcomeKind::kPermanent) return bounce_class(e.outcome->reply);

@@ -42,6 +42,8 @@ enum class AttemptResult : uint8_t {
   kDelivered = 1,  // "type":"delivery",  "result":"delivered"
   kDeferred = 2,   // "type":"transient", "result":"deferred" (a retry is due at retry_at)
   kFailed = 3,     // "type":"bounce",    "result":"failed" (final)
+  kFallback = 4,   // "type":"bounce",    "result":"fallback" (failed on this channel; the
+                   // message continues on its next channel at retry_at)
 };
 std::string_view attempt_result_name(AttemptResult r) noexcept;  // "delivered", ...
 

@@ -282,6 +282,9 @@ void Dispatcher::absorb_outcomes(core::TimePoint now) {
       const core::MessageRecord& record = send.items[i].record;
       const transports::Outcome& o = i < a.outcomes.size() ? a.outcomes[i] : kMissing;
       Decision d = decide(record, o, retry_, now, unit(rng_));
+      if (d.verdict == Verdict::kFailed) {
+        if (auto next = next_route(record, registry_)) fall_back(d, record, *next, now);
+      }
       // A non-strict template renders a missing variable empty; the event
       // says which, so the author can find out why a greeting was blank.
       if (i < send.rendered.size() && !send.rendered[i].missing.empty()) {
@@ -307,6 +310,15 @@ void Dispatcher::absorb_outcomes(core::TimePoint now) {
                 "deferred",
                 {Field("id", record.id.to_string()), Field("destination", record.destination),
                  Field("attempt", record.attempts + 1), Field("reply", d.transition.detail)});
+          break;
+        case Verdict::kFallback:
+          if (o.kind == transports::OutcomeKind::kTransient) m.transient->inc();
+          m.fallbacks->inc();
+          core::log::info("channel fallback", {Field("id", record.id.to_string()),
+                                               Field("destination", record.destination),
+                                               Field("attempt", record.attempts + 1),
+                                               Field("next", d.transition.destination),
+                                               Field("detail", d.transition.detail)});
           break;
         case Verdict::kFailed:
           if (o.kind == transports::OutcomeKind::kTransient) m.transient->inc();
@@ -342,6 +354,11 @@ void Dispatcher::account(const core::MessageRecord& record, const transports::Ou
     case Verdict::kRetry:
       e.result = AttemptResult::kDeferred;
       e.retry_at = d.transition.due_at;
+      break;
+    case Verdict::kFallback:
+      e.result = AttemptResult::kFallback;
+      e.retry_at = d.transition.due_at;
+      if (outcome.kind != transports::OutcomeKind::kPermanent) e.gave_up_as = kBounceRetriesExhausted;
       break;
     case Verdict::kFailed:
       e.result = AttemptResult::kFailed;

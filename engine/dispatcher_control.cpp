@@ -262,6 +262,11 @@ void Dispatcher::abandon_overdue_sends(core::TimePoint now) {
     o.blames_message = false;
     for (const queue::Leased& item : send->items) {
       Decision d = decide(item.record, o, retry_, now, unit(rng_));
+      if (d.verdict == Verdict::kFailed) {
+        if (auto next = next_route(item.record, registry_)) {
+          if (fall_back(d, item.record, *next, now)) Metrics::get().fallbacks->inc();
+        }
+      }
       (d.verdict == Verdict::kFailed ? Metrics::get().failed : Metrics::get().transient)->inc();
       account(item.record, o, d, now);
       pending_.push_back(std::move(d.transition));

@@ -34,6 +34,29 @@ std::string_view bounce_category(const core::Reply& reply) noexcept {
   return c == kClassTransient ? kBounceOther : c;
 }
 
+bool fall_back(Decision& d, const core::MessageRecord& record, const Route& next,
+               core::TimePoint now) {
+  if (d.verdict != Verdict::kFailed || !d.transition.bounce) return false;
+  // Too late on one channel is too late on all of them.
+  if (d.transition.bounce->category == kBounceExpired) return false;
+  if (next.channel_index <= record.channel_index ||
+      next.channel_index >= record.request.channels.size()) {
+    return false;
+  }
+  queue::Transition& t = d.transition;
+  const core::Channel from = record.channel();
+  const core::Channel to = record.request.channels[next.channel_index];
+  d.verdict = Verdict::kFallback;
+  t.status = core::MessageStatus::kSending;
+  t.detail = std::string(core::channel_name(from)) + " failed: " + t.detail + "; next channel " +
+             std::string(core::channel_name(to));
+  t.bounce.reset();
+  t.due_at = now;
+  t.channel_index = next.channel_index;
+  t.destination = next.destination;
+  return true;
+}
+
 queue::Transition release(const core::MessageRecord& record, core::TimePoint due_at,
                           std::string detail) {
   queue::Transition t;
@@ -75,7 +98,9 @@ Decision decide(const core::MessageRecord& record, const transports::Outcome& ou
       break;
   }
 
-  const uint32_t attempts_made = record.attempts + 1;
+  // The retry budget is per channel: a fallback channel starts afresh.
+  const uint32_t attempts_made = record.attempts + 1 - std::min(record.channel_attempt_base,
+                                                                 record.attempts);
   const std::optional<core::Duration> delay = policy.delay_after(attempts_made, rng_unit);
   if (!delay) {
     fail(kBounceRetriesExhausted, "retries exhausted: " + describe(outcome.reply));

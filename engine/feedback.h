@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/message.h"
 #include "engine/engine.h"
+#include "engine/router.h"
 #include "queue/queue.h"
 #include "transports/transport.h"
 
@@ -37,6 +38,7 @@ enum class Verdict : uint8_t {
   kDelivered,  // final: delivered
   kRetry,      // stays sending, due again later
   kFailed,     // final: failed (permanent, retries exhausted or expired)
+  kFallback,   // failed on this channel; continues on the next one
 };
 
 struct Decision {
@@ -45,7 +47,8 @@ struct Decision {
 };
 
 // The decision for the attempt that just ended with `outcome`. The attempt
-// counts (record.attempts + 1 attempts made).
+// counts (record.attempts + 1 attempts made; the retry budget counts those
+// on the current channel, record.attempts + 1 - channel_attempt_base).
 //  delivered -> kDelivered, detail = the reply line.
 //  permanent -> kFailed, bounce {bounce_category(reply), reply}.
 //  transient -> kSending due at now + (outcome.retry_after, or the policy's
@@ -56,6 +59,17 @@ struct Decision {
 // `rng_unit` in [0,1) feeds the jitter.
 Decision decide(const core::MessageRecord& record, const transports::Outcome& outcome,
                 const RetryPolicy& policy, core::TimePoint now, double rng_unit);
+
+// Channel fallback (API.md: "a permanent failure on it falls back to the
+// next"): turns a kFailed decision into kFallback — status sending, due
+// now, on `next` (from next_route()), detail "<channel> failed: <reply>;
+// next channel <name>" — and returns true. A message that failed because it
+// expired stays failed (false), as does a decision that is not kFailed.
+// Retries exhausted on a channel fall back too: the channel could not
+// deliver it. The next channel gets a full retry budget (the spool sets
+// channel_attempt_base).
+bool fall_back(Decision& d, const core::MessageRecord& record, const Route& next,
+               core::TimePoint now);
 
 // A lease given back without an attempt: back to queued, due at `due_at`.
 queue::Transition release(const core::MessageRecord& record, core::TimePoint due_at,

@@ -22,6 +22,9 @@ const Metrics& Metrics::get() {
     x.failed = r.counter("vestnik_engine_failed_total",
                          "Messages the engine marked failed: permanent refusal, retries exhausted "
                          "or expired before the next retry.");
+    x.fallbacks = r.counter("vestnik_engine_channel_fallbacks_total",
+                            "Messages that failed on one channel and continue on the next of "
+                            "their channels (channel fallback).");
     x.released = r.counter("vestnik_engine_released_total",
                            "Leases given back to the queue without an attempt (no transport for "
                            "the channel, lease about to expire in a ready queue, shutdown, "

@@ -29,4 +29,20 @@ core::Result<Route> route(core::MessageRequest& request, const transports::Regis
   return core::invalid_argument("channels", "the recipient has no address on any of the channels");
 }
 
+std::optional<Route> next_route(const core::MessageRecord& record,
+                                const transports::Registry& registry) {
+  const auto& channels = record.request.channels;
+  for (size_t i = static_cast<size_t>(record.channel_index) + 1; i < channels.size(); ++i) {
+    const core::Channel channel = channels[i];
+    if (record.request.to.address_for(channel).empty()) continue;
+    const transports::Transport* t = registry.find(channel);
+    if (t == nullptr) continue;
+    Route r;
+    r.channel_index = static_cast<uint32_t>(i);
+    r.destination = t->destination(record, channel);
+    return r;
+  }
+  return std::nullopt;
+}
+
 }  // namespace engine

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/message.h"
@@ -26,5 +27,12 @@ struct Route {
 // `request` is only borrowed: it is moved into a temporary record for the
 // transport's destination() and moved back before returning.
 core::Result<Route> route(core::MessageRequest& request, const transports::Registry& registry);
+
+// Channel fallback: the first channel after record.channel_index for which
+// the recipient has an address and a transport is configured (a channel
+// nobody serves would only make the message wait), with the destination
+// that transport gives. nullopt when there is none.
+std::optional<Route> next_route(const core::MessageRecord& record,
+                                const transports::Registry& registry);
 
 }  // namespace engine

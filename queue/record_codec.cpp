@@ -130,6 +130,7 @@ static void reset(pb::MessageRecord& m) {
   m.clear_event_count();
   m.clear_track_clicks();
   m.clear_track_opens();
+  m.clear_channel_attempt_base();
   // Fields of a newer format, kept by the parser; rare, so check first.
   const auto* reflection = m.GetReflection();
   if (!reflection->GetUnknownFields(m).empty()) reflection->MutableUnknownFields(&m)->Clear();
@@ -183,6 +184,7 @@ size_t RecordCodec::append(const core::MessageRecord& r, std::string* out) {
   }
   m.set_finished_at_ms(opt_ms(r.finished_at));
   m.set_event_count(r.event_count);
+  m.set_channel_attempt_base(r.channel_attempt_base);
   return serialize(m, out);
 }
 
@@ -248,6 +250,8 @@ core::Status RecordCodec::decode(std::string_view value, core::MessageRecord* ou
     r.bounce = core::Bounce{m.bounce().category(), from_proto(m.bounce().reply())};
   r.finished_at = ms_opt(m.finished_at_ms());
   r.event_count = m.event_count();
+  r.channel_attempt_base = m.channel_attempt_base();
+  if (r.channel_attempt_base > r.attempts) return corrupt("message: channel_attempt_base above attempts");
   *out = std::move(r);
   return {};
 }

@@ -263,6 +263,7 @@ core::Status TxnOps::apply_one(const Transition& t, ApplyOp& op) {
   if (t.channel_index && *t.channel_index < r.request.channels.size()) {
     r.channel_index = *t.channel_index;
     r.destination = t.destination;
+    r.channel_attempt_base = r.attempts;  // the new channel gets a full retry budget
   }
   const uint32_t attempt = t.counts_attempt ? r.attempts : 0;
 

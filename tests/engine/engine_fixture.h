@@ -67,7 +67,9 @@ class ScriptedTransport final : public transports::Transport {
         calls_.push_back({d.record->id, d.attempt, clock_.now(), d.record->destination,
                           d.rendered ? d.rendered->subject : "", d.rendered ? d.rendered->text : "",
                           d.rendered ? d.rendered->html : ""});
-        auto reply = script_(d.record->request.to.email, d.attempt);
+        // The address on the channel in use: the email, or the phone on
+        // SMS (so that channel fallback can be scripted).
+        auto reply = script_(d.record->request.to.address_for(d.record->channel()), d.attempt);
         if (!reply) hold = true;
         outcomes.push_back(transports::outcome_from_reply(reply.value_or("")));
       }

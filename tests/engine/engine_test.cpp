@@ -313,6 +313,80 @@ TEST_F(EngineTest, NoTransportForTheChannelWaitsQuietly) {
   EXPECT_EQ(view(id).events.size(), events);
 }
 
+TEST_F(EngineTest, PermanentFailureFallsBackToTheNextChannel) {
+  open([](std::string_view address, uint32_t) -> std::optional<std::string> {
+    if (address == "+380671234567") return "550 5.7.1 sms: recipient blocked";
+    return "250 2.0.0 ok";
+  });
+  core::MessageRequest req = email_to("ann@example.com");
+  req.channels = {core::Channel::kSms, core::Channel::kEmail};
+  req.to.phone = "+380671234567";
+  const core::Id id = submit_one(std::move(req));
+  EXPECT_EQ(record(id).destination, "sms:default");
+  // SMS refuses: on to email, due at once, so the same poll delivers it.
+  engine_->TEST_poll();
+  const auto r = record(id);
+  EXPECT_EQ(r.channel_index, 1u);
+  EXPECT_EQ(r.channel_attempt_base, 1u);
+  EXPECT_EQ(r.destination, "email:example.com");
+  EXPECT_EQ(r.status, MessageStatus::kDelivered);
+  EXPECT_EQ(r.attempts, 2u);
+  EXPECT_FALSE(r.bounce.has_value());
+  const auto calls = transport_->calls_for(id);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].destination, "sms:default");
+  EXPECT_EQ(calls[1].destination, "email:example.com");
+  // The events tell the story, each with the channel it happened on.
+  const auto events = view(id).events;
+  ASSERT_GE(events.size(), 3u);
+  const auto& fallback = events[events.size() - 2];
+  EXPECT_EQ(fallback.status, MessageStatus::kSending);
+  EXPECT_EQ(fallback.channel, core::Channel::kSms);
+  EXPECT_NE(fallback.detail.find("sms failed: 550 5.7.1"), std::string::npos) << fallback.detail;
+  EXPECT_NE(fallback.detail.find("next channel email"), std::string::npos) << fallback.detail;
+  EXPECT_EQ(events.back().status, MessageStatus::kDelivered);
+  EXPECT_EQ(events.back().channel, core::Channel::kEmail);
+}
+
+TEST_F(EngineTest, EachChannelGetsItsOwnRetryBudgetAndTheLastFailureIsFinal) {
+  open([](std::string_view address, uint32_t) -> std::optional<std::string> {
+    if (address == "+380671234567") return "451 4.3.0 sms provider down";
+    return "550 5.1.1 no such user";
+  });
+  core::MessageRequest req = email_to("ann@example.com");
+  req.channels = {core::Channel::kSms, core::Channel::kEmail};
+  req.to.phone = "+380671234567";
+  const core::Id id = submit_one(std::move(req));
+  // 1 attempt + 4 retries on SMS; each retry is due after the schedule.
+  for (int i = 0; i < 5; ++i) {
+    engine_->TEST_poll();
+    if (record(id).channel_index == 1) break;
+    clock_.advance(hours(48));
+  }
+  engine_->TEST_poll();  // email (due at once) refuses permanently: nothing left, failed
+  const auto r = record(id);
+  ASSERT_EQ(r.channel_index, 1u);
+  EXPECT_EQ(r.channel_attempt_base, 5u);  // all 5 SMS attempts were made first
+  EXPECT_EQ(r.status, MessageStatus::kFailed);
+  EXPECT_EQ(r.attempts, 6u);
+  ASSERT_TRUE(r.bounce.has_value());
+  EXPECT_EQ(r.bounce->reply.code, 550);
+}
+
+TEST_F(EngineTest, ChannelsWithoutATransportAreSkippedOnFallback) {
+  open([](std::string_view, uint32_t) -> std::optional<std::string> {
+    return "550 5.1.1 no such user";
+  });
+  core::MessageRequest req = email_to("ann@example.com");
+  req.channels = {core::Channel::kEmail, core::Channel::kTelegram};  // nobody serves telegram
+  req.to.telegram_chat_id = "4242";
+  const core::Id id = submit_one(std::move(req));
+  engine_->TEST_poll();
+  const auto r = record(id);
+  EXPECT_EQ(r.status, MessageStatus::kFailed);
+  EXPECT_EQ(r.channel_index, 0u);
+}
+
 TEST_F(EngineTest, SubmitChoosesChannelsAndKeepsRefusedItemsInPlace) {
   open(always("250 ok"));
   std::vector<core::MessageRequest> reqs;
