@@ -413,7 +413,10 @@ TEST(TwilioCallback, MalformedInput) {
   // Decoding: '+' is a space, a bad escape stays literal, empty pairs skip.
   CallbackResult r = signed_callback("&&MessageSid=SM4&MessageStatus=delivered&To=+1555%zz&=&x");
   ASSERT_EQ(r.receipts.size(), 1u);
-  EXPECT_EQ(r.receipts[0].recipient, " 1555%zz");
+  EXPECT_EQ(r.receipts[0].recipient, "");  // " 1555%zz" is no E.164 number
+  r = signed_callback("MessageSid=SM4&MessageStatus=delivered&To=whatsapp%3A%2B1555");
+  ASSERT_EQ(r.receipts.size(), 1u);
+  EXPECT_EQ(r.receipts[0].recipient, "");
   // No sid: nothing to match.
   EXPECT_TRUE(signed_callback("MessageStatus=delivered&To=%2B1").receipts.empty());
   EXPECT_TRUE(signed_callback("").receipts.empty());

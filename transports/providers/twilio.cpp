@@ -110,6 +110,13 @@ bool is_messaging_service_sid(std::string_view s) {
   return std::all_of(s.begin() + 2, s.end(), [](char c) { return hex_value(c) >= 0; });
 }
 
+// "+" and 1-15 digits: the only form of `To` that names an SMS recipient
+// as API.md spells it (not "whatsapp:+1...", not a short code).
+bool is_e164(std::string_view s) {
+  if (s.size() < 2 || s.size() > 16 || s[0] != '+') return false;
+  return std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // ---- classification ----------------------------------------------------------
 
 struct Class {
@@ -354,7 +361,7 @@ CallbackResult twilio_callback(const CallbackRequest& req, std::string_view auth
     return out;
   }
   rc.provider_ref = std::string(sid);
-  rc.recipient = std::string(field(fields, "To"));
+  if (const std::string_view to = field(fields, "To"); is_e164(to)) rc.recipient = std::string(to);
   rc.at = dlr_done_date(field(fields, "RawDlrDoneDate"));
   rc.event_id = "twilio:" + rc.provider_ref + ":" + std::string(status);
   out.receipts.push_back(std::move(rc));

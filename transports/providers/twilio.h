@@ -81,7 +81,8 @@ std::string twilio_signature(std::string_view auth_token, std::string_view url,
 //   A kFailed receipt whose failure is kRetry still ends this attempt: the
 //   class says whether sending again may help.
 //   queued, sending, sent, accepted, scheduled, canceled -> no receipt.
-// provider_ref = MessageSid (SmsSid when absent); recipient = To;
+// provider_ref = MessageSid (SmsSid when absent); recipient = To when it is
+// E.164 ("+" and digits), else empty;
 // at = RawDlrDoneDate (YYMMDDhhmm, UTC) when present and valid, else epoch;
 // event_id = "twilio:<sid>:<status>": the fact itself, so a callback Twilio
 // repeats (and a repeated status under a new idempotency token) collapses.

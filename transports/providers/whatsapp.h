@@ -19,6 +19,10 @@
 //   131056 (pair rate limit) -> 451 4.7.0 blaming the message: only this
 //          recipient is limited, the number must not back off for it.
 //   131049 (per-user marketing cap) -> the same, for the same reason.
+//   131048 (spam rate limit) -> 451 4.7.0 not blaming the message: it is
+//          the number's quality, so the whole destination backs off.
+//   131052/131053 (media) -> 451 4.3.0 blaming the message: one message's
+//          media, not the number.
 //   130472 (number in a Meta experiment) -> 550 5.7.1 kRecipient without
 //          recipient_blocked: permanent for this message to this person,
 //          who did not block us (the next channel may reach them).
