@@ -27,6 +27,7 @@
 #include "mta/smtp_server.h"
 #include "queue/queue.h"
 #include "transports/email.h"
+#include "transports/messenger.h"
 #include "transports/transport.h"
 
 namespace app {
@@ -125,6 +126,22 @@ int serve(const ServeOptions& options) {
     if (!t) core::log::fatal("cannot build the email transport", {{"error", t.error().to_string()}});
     email = *t;
     registry.add(email);
+  }
+
+  // Messengers and HTTP SMS (Telegram, Viber, VK, WhatsApp, Twilio) share
+  // one HTTPS client; each channel with an account gets its transport.
+  std::shared_ptr<transports::HttpClient> http;
+  if (transports::any_provider_configured(*config)) {
+    auto h = transports::HttpClient::create(io.get_executor(),
+                                            transports::http_client_options(config->http));
+    if (!h) core::log::fatal("cannot start the HTTP client", {{"error", h.error().to_string()}});
+    http = *h;
+    auto ts = transports::make_provider_transports(*config, http, io.get_executor());
+    if (!ts) core::log::fatal("cannot build the provider transports", {{"error", ts.error().to_string()}});
+    for (auto& t : *ts) {
+      core::log::info("transport ready", {{"channel", t->name()}});
+      registry.add(std::move(t));
+    }
   }
 
   // DKIM: keys are read here (and again on SIGHUP), signing runs on its own
@@ -242,6 +259,7 @@ int serve(const ServeOptions& options) {
       engine.stop([&] {
         // Sessions say QUIT; lookups in flight complete as "shut down".
         if (email) email->shutdown();
+        if (http) http->shutdown();
         if (resolver) resolver->shutdown();
         hup.cancel();
         work.reset();

@@ -515,6 +515,8 @@ std::shared_ptr<const Config> load_config_string(std::string_view text, const st
   section(root, "accounting", [&](Section& s) { read_accounting(s, config->accounting); });
   section(root, "throttle", [&](Section& s) { read_throttle(s, config->throttle); });
   section(root, "dkim", [&](Section& s) { read_dkim(s, config->dkim, config->retry); });
+  section(root, "http", [&](Section& s) { read_http(s, config->http); });
+  read_channels(root_table, root, *config);
   root.finish();
   // [throttle.default]'s unset rates get their defaults, and the built-in
   // provider rules go after the configured ones (config_throttle.cpp).

@@ -430,6 +430,68 @@ const ThrottleConfig& builtin_throttle_rules();
 // live API (PUT /v1/throttles).
 ThrottleConfig parse_throttle_toml(std::string_view toml_text, const std::string& source);
 
+// [http] — the shared HTTPS client of the messenger and SMS providers
+// (transports/http_client.h).
+struct HttpConfig {
+  std::string ca_file;      // PEM bundle that verifies providers; empty: the system's
+  bool verify_peer = true;  // false only in a lab: no certificate check at all
+  Duration connect_timeout{10'000};
+  Duration tls_timeout{10'000};
+  Duration request_timeout{30'000};  // writing a request and reading the whole answer
+  Duration idle_timeout{30'000};     // idle keep-alive connections close after this
+  uint32_t max_connections_per_host = 64;
+};
+
+// One provider account: a Telegram bot ([[telegram.bots]]), a Viber public
+// account ([[viber.accounts]]), a VK community ([[vk.communities]]), a
+// WhatsApp business number ([[whatsapp.numbers]]) or a Twilio account
+// ([[sms.twilio]]). A message goes through the first account of its
+// channel whose tenants and categories include the message's (empty: all);
+// its ready-queue destination is "<channel>:<name>", so throttle rules and
+// pauses apply per account.
+struct ChannelAccount {
+  std::string name;  // [a-z0-9_.-]{1,64}, unique within the channel
+  // The secret: a bot token, an auth token, a community or system-user
+  // token. Either inline or from token_file (its first line, read when the
+  // daemon starts; accounts are not reloaded by SIGHUP).
+  std::string token;
+  std::string token_file;
+  std::vector<std::string> tenants;     // empty: every tenant
+  std::vector<std::string> categories;  // empty: every category
+  // Callbacks: Telegram's secret_token, VK's secret (and its confirmation
+  // string). Viber signs with the token itself, WhatsApp with
+  // whatsapp.app_secret, Twilio with the auth token.
+  std::string webhook_secret;
+  std::string confirmation;  // VK: the string its "confirmation" callback expects
+  std::string sender_name;    // Viber: sender.name (required there, <= 28 characters)
+  std::string sender_avatar;  // Viber: sender.avatar URL
+  std::string phone_number_id;  // WhatsApp: the sending number's id
+  // WhatsApp: the approved template sent outside the 24 h window (empty:
+  // free-form only; a 131047 then falls back to the next channel).
+  std::string template_name;
+  std::string template_language = "en_US";
+  std::vector<std::string> template_params;  // variable paths for the body's {{1}}, {{2}}, ...
+  std::string account_sid;  // Twilio: AC...
+  std::string from;         // Twilio: "+1555..." or a MessagingServiceSid "MG..."
+};
+
+// [telegram], [viber], [vk], [whatsapp] and the HTTP side of [sms].
+struct ProviderConfig {
+  std::string base_url;  // e.g. "https://api.telegram.org"; tests point it at a fake
+  std::vector<ChannelAccount> accounts;
+  // Telegram: at most one message per chat in this interval (the Bot API
+  // FAQ: about 1 msg/s per chat). 0: no spacing.
+  Duration per_recipient_interval{0};
+  std::string api_version;  // VK "5.199"; WhatsApp "v21.0"
+  std::string app_secret;    // WhatsApp: signs status webhooks (X-Hub-Signature-256)
+  std::string verify_token;  // WhatsApp: the webhook verification GET's hub.verify_token
+  // Twilio: the externally visible URL of POST /v1/callbacks/sms/<account>
+  // without the account, e.g. "https://vestnik.example.com/v1/callbacks/sms/"
+  // (Twilio signs the full URL); empty: no status callbacks requested.
+  std::string status_callback_base;
+  uint32_t validity_period_s = 0;  // Twilio ValidityPeriod; 0: Twilio's default
+};
+
 struct Config {
   ApiConfig api;
   SpoolConfig spool;
@@ -445,6 +507,13 @@ struct Config {
   AccountingConfig accounting;
   ThrottleConfig throttle;
   DkimConfig dkim;
+  HttpConfig http;
+  ProviderConfig telegram{.base_url = "https://api.telegram.org",
+                          .per_recipient_interval = Duration(1'000)};
+  ProviderConfig viber{.base_url = "https://chatapi.viber.com"};
+  ProviderConfig vk{.base_url = "https://api.vk.com", .api_version = "5.199"};
+  ProviderConfig whatsapp{.base_url = "https://graph.facebook.com", .api_version = "v21.0"};
+  ProviderConfig sms{.base_url = "https://api.twilio.com"};  // [sms]: Twilio accounts in [[sms.twilio]]
   std::string source;  // file it came from; empty = built-in defaults
 };
 

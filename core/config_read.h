@@ -157,6 +157,13 @@ void read_accounting(Section& s, AccountingConfig& c);
 // REQUIRES: `retry` is the complete [retry] (dkim.expire must outlast it).
 void read_dkim(Section& s, DkimConfig& c, const RetryConfig& retry);
 
+// ---- [http] and the providers, in config_channels.cpp ----
+
+void read_http(Section& s, HttpConfig& c);
+// [telegram], [viber], [vk], [whatsapp], [sms] of `top` (the root).
+// REQUIRES: config.tenants is complete (accounts name tenants).
+void read_channels(const toml::table& root, Section& top, Config& config);
+
 // ---- [throttle], in config_throttle.cpp ----
 
 // Reads [throttle] as written: absent keys keep what *c holds, nothing

@@ -1,0 +1,282 @@
+// tests/integration/messenger_test.cpp: the whole daemon delivering over
+// Telegram, Viber, VK, WhatsApp and Twilio SMS to the fake providers
+// (tests/fakes/fake_providers.py) over TLS with a test CA on loopback, with
+// email on the sink for channel fallback. The fake keeps each API's own
+// conventions and records what it got; the tests read its stats.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "../mta/peers.h"
+#include "server_process.h"
+
+namespace {
+
+using testing_support::Peer;
+using testing_support::ServerProcess;
+using testing_support::TempDir;
+using testing_support::wait_until;
+namespace json = boost::json;
+
+const std::string kSource = VESTNIK_SOURCE_DIR;
+const std::string kFakes = kSource + "/tests/fakes";
+constexpr const char* kBotToken = "123456:AAtestbottoken";
+constexpr const char* kViberToken = "viber-test-token";
+constexpr const char* kVkToken = "vk1.a.test-community-token";
+constexpr const char* kWaToken = "EAAGtestsystemusertoken";
+constexpr const char* kWaPhoneId = "106540352242922";
+constexpr const char* kTwilioSid = "AC00000000000000000000000000000001";
+constexpr const char* kTwilioToken = "twilio-test-auth-token";
+
+class MessengerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Recipients script their own fate; everyone else gets "ok".
+    json::object script{
+        {"telegram",
+         json::object{{"tokens", json::array{kBotToken}},
+                      {"recipients", json::object{{"4001", json::array{"rate_limit:1", "ok"}},
+                                                  {"4002", "blocked"},
+                                                  {"4003", json::array{"bad_gateway", "ok"}},
+                                                  {"-1001234567890", "migrate:-1009876543210"}}}}},
+        {"viber", json::object{{"tokens", json::array{kViberToken}},
+                               {"recipients", json::object{{"unsub==", "blocked"}}}}},
+        {"vk", json::object{{"tokens", json::array{kVkToken}},
+                            {"recipients", json::object{{"5002", json::array{"rate_limit", "ok"}}}}}},
+        {"whatsapp", json::object{{"tokens", json::array{kWaToken}},
+                                  {"phone_number_ids", json::array{kWaPhoneId}},
+                                  {"templates", json::object{{"order_update", 1}}},
+                                  {"recipients", json::object{{"380671110002", json::array{"outside_window", "ok"}}}}}},
+        {"twilio", json::object{{"accounts", json::object{{kTwilioSid, kTwilioToken}}},
+                                {"recipients", json::object{{"+15550021610", "blocked"}}}}}};
+    std::ofstream(dir_.path() + "/script.json") << json::serialize(script);
+    stats_ = dir_.path() + "/stats.json";
+    std::string port, err;
+    ASSERT_TRUE(fake_.start({"/usr/bin/python3", kFakes + "/fake_providers.py", "--port", "0",
+                             "--tls", kFakes + "/data/server_cert.pem",
+                             kFakes + "/data/server_key.pem", "--script",
+                             dir_.path() + "/script.json", "--stats", stats_},
+                            "READY ", std::chrono::seconds(20), &port, &err))
+        << err;
+    const std::string base = "https://127.0.0.1:" + port;
+    std::string toml = testing_support::test_tenants_toml() +
+                       testing_support::fast_sink_toml(R"(["email"])") + R"(
+[http]
+ca_file = ")" + kFakes + R"(/data/ca.pem"
+request_timeout = "5s"
+
+[telegram]
+base_url = ")" + base + R"("
+per_chat_interval = "1s"
+[[telegram.bots]]
+name = "school"
+token = ")" + kBotToken + R"("
+
+[viber]
+base_url = ")" + base + R"("
+[[viber.accounts]]
+name = "school"
+token = ")" + kViberToken + R"("
+sender_name = "Online school"
+
+[vk]
+base_url = ")" + base + R"("
+[[vk.communities]]
+name = "school"
+token = ")" + kVkToken + R"("
+
+[whatsapp]
+base_url = ")" + base + R"("
+[[whatsapp.numbers]]
+name = "main"
+token = ")" + kWaToken + R"("
+phone_number_id = ")" + kWaPhoneId + R"("
+template_name = "order_update"
+template_language = "uk"
+template_params = ["order.id"]
+
+[sms]
+base_url = ")" + base + R"("
+[[sms.twilio]]
+name = "us"
+account_sid = ")" + kTwilioSid + R"("
+token = ")" + kTwilioToken + R"("
+from = "+15550001111"
+)";
+    server_ = std::make_unique<ServerProcess>(dir_.path(), toml);
+    ASSERT_TRUE(server_->start(&err)) << err;
+  }
+
+  void TearDown() override {
+    if (server_) server_->stop();
+    fake_.stop();
+  }
+
+  // POST /v1/messages; returns the id.
+  std::string send(const std::string& channels, const std::string& to,
+                   const std::string& extra = "") {
+    const std::string body = R"({"channels": )" + channels + R"(, "to": )" + to +
+                             R"(, "from": {"email": "school@example.com"}, "subject": "Order",)"
+                             R"( "text": "Your order {{ order.id }} is <b>paid</b>",)"
+                             R"( "variables": {"order": {"id": 1842}})" + extra + "}";
+    auto r = server_->request("POST", "/v1/messages", body);
+    EXPECT_TRUE(r.has_value());
+    if (!r) return {};
+    EXPECT_EQ(r->status, 202) << r->body;
+    return std::string(json::parse(r->body).as_object().at("id").as_string());
+  }
+
+  bool reaches(const std::string& id, const std::string& status, json::object* full = nullptr) {
+    return wait_until([&] { return server_->status_of(id, full) == status; },
+                      std::chrono::seconds(40));
+  }
+
+  json::object stats() {
+    std::string text;
+    for (int i = 0; i < 50 && text.empty(); ++i) {
+      std::ifstream in(stats_);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      text = ss.str();
+      if (text.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    return ec || !v.is_object() ? json::object{} : v.as_object();
+  }
+
+  // The recorded requests of `provider` to `recipient`, oldest first,
+  // once there are `expected` of them (the fake writes its stats file at
+  // most every 100 ms), or whatever there is after 5 s.
+  std::vector<json::object> requests(const std::string& provider, const std::string& recipient,
+                                     size_t expected) {
+    std::vector<json::object> out;
+    wait_until([&] { return (out = requests_now(provider, recipient)).size() >= expected; },
+               std::chrono::seconds(5));
+    return out;
+  }
+  std::vector<json::object> requests_now(const std::string& provider,
+                                         const std::string& recipient) {
+    std::vector<json::object> out;
+    const json::object s = stats();
+    if (!s.contains("requests")) return out;
+    for (const auto& r : s.at("requests").as_array()) {
+      const json::object& o = r.as_object();
+      if (o.at("provider").as_string() == provider && o.contains("recipient") &&
+          o.at("recipient").is_string() && o.at("recipient").as_string() == recipient) {
+        out.push_back(o);
+      }
+    }
+    return out;
+  }
+
+  std::string events_text(const json::object& full) {
+    std::string out;
+    if (!full.contains("events")) return out;
+    for (const auto& e : full.at("events").as_array()) out += json::serialize(e) + "\n";
+    return out;
+  }
+
+  TempDir dir_;
+  Peer fake_;
+  std::string stats_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(MessengerTest, EveryChannelDeliversThroughItsProvider) {
+  const std::string tg = send(R"(["telegram"])", R"({"telegram_chat_id": "4000"})");
+  const std::string vb = send(R"(["viber"])", R"({"viber_id": "01234567890A="})");
+  const std::string vk = send(R"(["vk"])", R"({"vk_peer_id": "5001"})");
+  const std::string wa = send(R"(["whatsapp"])", R"({"whatsapp": "+380671110001"})");
+  const std::string sms = send(R"(["sms"])", R"({"phone": "+15550001234"})");
+  for (const std::string& id : {tg, vb, vk, wa, sms}) {
+    json::object full;
+    EXPECT_TRUE(reaches(id, "delivered", &full)) << id << " " << server_->status_of(id);
+  }
+  // What went on the wire, as each API wants it.
+  const auto t = requests("telegram", "4000", 1);
+  ASSERT_EQ(t.size(), 1u);
+  const json::object& tb = t[0].at("body").as_object();
+  EXPECT_TRUE(tb.at("chat_id").is_int64());  // a number, not a string
+  EXPECT_EQ(tb.at("parse_mode").as_string(), "HTML");
+  // Inline text is text: Telegram's HTML mode gets it escaped.
+  EXPECT_EQ(tb.at("text").as_string(), "Your order 1842 is &lt;b&gt;paid&lt;/b&gt;");
+  const auto v = requests("viber", "01234567890A=", 1);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].at("body").at("sender").at("name").as_string(), "Online school");
+  const auto k = requests("vk", "5001", 1);
+  ASSERT_EQ(k.size(), 1u);
+  EXPECT_TRUE(k[0].at("body").as_object().contains("random_id"));
+  const auto w = requests("whatsapp", "380671110001", 1);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].at("body").at("type").as_string(), "text");
+  const auto s = requests("twilio", "+15550001234", 1);
+  ASSERT_EQ(s.size(), 1u);
+}
+
+TEST_F(MessengerTest, TelegramRetryAfterIsHonouredAndA502IsRetried) {
+  const std::string limited = send(R"(["telegram"])", R"({"telegram_chat_id": "4001"})");
+  const std::string gateway = send(R"(["telegram"])", R"({"telegram_chat_id": "4003"})");
+  json::object full;
+  ASSERT_TRUE(reaches(limited, "delivered", &full)) << server_->status_of(limited);
+  const std::string ev = events_text(full);
+  EXPECT_NE(ev.find("451 4.7.0 telegram 429"), std::string::npos) << ev;
+  const auto r = requests("telegram", "4001", 2);
+  ASSERT_EQ(r.size(), 2u);
+  // retry_after = 1 s: the second request came no earlier.
+  EXPECT_GE(r[1].at("t").to_number<double>() - r[0].at("t").to_number<double>(), 0.95);
+  json::object g;
+  ASSERT_TRUE(reaches(gateway, "delivered", &g)) << events_text(g);
+  EXPECT_NE(events_text(g).find("telegram HTTP 502"), std::string::npos) << events_text(g);
+}
+
+TEST_F(MessengerTest, ABlockedRecipientFallsBackToEmail) {
+  const std::string id = send(R"(["telegram", "email"])",
+                              R"({"telegram_chat_id": "4002", "email": "ivan@example.com"})");
+  json::object full;
+  ASSERT_TRUE(reaches(id, "delivered", &full)) << server_->status_of(id);
+  EXPECT_EQ(full.at("channel").as_string(), "email");
+  const std::string ev = events_text(full);
+  EXPECT_NE(ev.find("telegram failed: 550 5.7.1 telegram 403"), std::string::npos) << ev;
+  EXPECT_NE(ev.find("next channel email"), std::string::npos) << ev;
+  // Permanent refusals everywhere and nothing to fall back to: failed.
+  const std::string viber = send(R"(["viber"])", R"({"viber_id": "unsub=="})");
+  const std::string sms = send(R"(["sms"])", R"({"phone": "+15550021610"})");
+  json::object f;
+  ASSERT_TRUE(reaches(viber, "failed", &f));
+  EXPECT_EQ(f.at("bounce").at("code").as_string(), "550") << json::serialize(f);
+  ASSERT_TRUE(reaches(sms, "failed", &f));
+  EXPECT_NE(json::serialize(f).find("twilio error 21610"), std::string::npos);
+}
+
+TEST_F(MessengerTest, TelegramSendsAtMostOneMessagePerChatPerSecond) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(send(R"(["telegram"])", R"({"telegram_chat_id": "4100"})"));
+  for (const auto& id : ids) ASSERT_TRUE(reaches(id, "delivered")) << id;
+  const auto r = requests("telegram", "4100", 4);
+  ASSERT_EQ(r.size(), 4u);
+  for (size_t i = 1; i < r.size(); ++i) {
+    // An upper bound on the rate only (a slow machine is never a failure).
+    EXPECT_GE(r[i].at("t").to_number<double>() - r[i - 1].at("t").to_number<double>(), 0.95)
+        << "requests " << i - 1 << " and " << i;
+  }
+}
+
+TEST_F(MessengerTest, SupergroupMigrationAndWhatsappTemplateOutsideTheWindow) {
+  const std::string group = send(R"(["telegram"])", R"({"telegram_chat_id": "-1001234567890"})");
+  const std::string wa = send(R"(["whatsapp"])", R"({"whatsapp": "+380671110002"})");
+  ASSERT_TRUE(reaches(group, "delivered"));
+  EXPECT_EQ(requests("telegram", "-1009876543210", 1).size(), 1u);
+  json::object wf;
+  ASSERT_TRUE(reaches(wa, "delivered", &wf)) << json::serialize(wf);
+  const auto w = requests("whatsapp", "380671110002", 2);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0].at("body").at("type").as_string(), "text");
+  EXPECT_EQ(w[1].at("body").at("type").as_string(), "template");
+  const std::string params = json::serialize(w[1].at("body").at("template"));
+  EXPECT_NE(params.find("1842"), std::string::npos) << params;
+}
+
+}  // namespace

@@ -1,0 +1,52 @@
+// transports/messenger.h: the messenger and HTTP SMS transports — Telegram,
+// Viber, VK, WhatsApp and Twilio SMS — on the shared HTTPS client.
+//
+// One Transport per channel with at least one configured account
+// (core::ChannelAccount). A message goes through the first account whose
+// tenants and categories include its own; its destination is
+// "<channel>:<account>", so throttle rules, backoff and pauses apply per
+// bot, token or number. A message no account serves fails on this channel
+// at once (554 5.3.5, so channel fallback moves it on).
+//
+// Each delivery of a batch is one provider call, all of a batch in flight
+// at once (the engine's per-destination concurrency and rate bound them);
+// the codec (transports/providers/) builds the request and classifies the
+// answer by the one reply convention of codec.h. Channel rules the engine
+// cannot know are kept here:
+//  - Telegram: at most one message per chat per telegram.per_chat_interval
+//    (the Bot API's ~1 msg/s per chat): a second message to a chat waits;
+//    a group upgraded to a supergroup (migrate_to_chat_id) is re-addressed
+//    once, and the log says which chat id to update.
+//  - VK: random_id derived from the message id, so a retry of a request
+//    that did reach VK creates no second message.
+//  - WhatsApp: free-form first; a 131047 (outside the 24 h window) is sent
+//    again at once as the account's approved template when one is
+//    configured, else it fails on the channel (and falls back).
+//  - Twilio: StatusCallback = sms.status_callback_base + account name.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <memory>
+#include <vector>
+
+#include "core/config.h"
+#include "core/result.h"
+#include "transports/http_client.h"
+#include "transports/transport.h"
+
+namespace transports {
+
+// The transports `config` enables, in channel order; empty when no provider
+// has an account. Errors: kInvalidArgument naming the key (a base_url that
+// does not parse).
+core::Result<std::vector<std::shared_ptr<Transport>>> make_provider_transports(
+    const core::Config& config, std::shared_ptr<HttpClient> http,
+    boost::asio::any_io_executor executor);
+
+// Whether any of the providers has an account (so an HTTP client is needed).
+bool any_provider_configured(const core::Config& config) noexcept;
+
+// The HTTP client options of [http].
+HttpClientOptions http_client_options(const core::HttpConfig& c);
+
+}  // namespace transports
