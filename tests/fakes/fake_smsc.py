@@ -22,6 +22,8 @@ What it does
   ids         decimal; with --hex-ids submit_sm_resp gives them in hex and
               the DLRs (text and TLV) in decimal, as some SMSCs do.
   enquire     answers enquire_link; sends its own every --enquire-interval s.
+  probe       with --probe-unknown, sends a PDU with an unknown command id
+              (0x00000099) after each bind and counts the generic_nacks back.
   UDH         reassembles concatenated parts (05 00 03 ref total seq and
               06 08 04 refhi reflo total seq) and records each message with
               its segment count and decoded text.
@@ -44,7 +46,8 @@ Script (--script, JSON): behaviour per destination_addr (digits, no '+'):
 Stats (--stats FILE): JSON rewritten (to FILE.tmp, then renamed) on every
 change: binds, bind_failures, connections, submits, throttled,
 window_violations, max_window, enquire_links_received,
-enquire_link_resps_received, deliver_sm_resps, unbinds, dlrs_sent,
+enquire_link_resps_received, deliver_sm_resps, generic_nacks_received,
+unbinds, dlrs_sent,
 messages: [{"dest", "segments", "data_coding", "text"}].
 """
 
@@ -134,7 +137,7 @@ class Smsc:
         self.stats = {"binds": 0, "bind_failures": 0, "connections": 0, "submits": 0,
                       "throttled": 0, "window_violations": 0, "max_window": 0,
                       "enquire_links_received": 0, "enquire_link_resps_received": 0,
-                      "deliver_sm_resps": 0, "unbinds": 0, "dlrs_sent": 0, "messages": []}
+                      "deliver_sm_resps": 0, "generic_nacks_received": 0, "unbinds": 0, "dlrs_sent": 0, "messages": []}
         self.next_id = 1000000
         self.dest_counts = collections.Counter()
         self.fired = set()  # disconnect scripts already used
@@ -354,6 +357,8 @@ class Conn:
         s.stats["binds"] += 1
         s.dump()
         await self.send(cmd | RESP, ROK, seq, c("fakesmsc"))
+        if s.args.probe_unknown:
+            await self.send(0x00000099, 0, self.next_seq())
         pending, s.pending_dlrs = s.pending_dlrs, []
         for body in pending:
             s.spawn(s.send_dlr(body, 0))
@@ -393,6 +398,9 @@ class Conn:
                     s.dump()
                     await self.send(UNBIND | RESP, 0, seq)
                     break
+                elif cmd == GENERIC_NACK:
+                    s.stats["generic_nacks_received"] += 1
+                    s.dump()
                 elif cmd & RESP:
                     pass
                 else:
@@ -418,6 +426,7 @@ async def main():
     ap.add_argument("--resp-delay-ms", type=int, default=0)
     ap.add_argument("--enquire-interval", type=float, default=0)
     ap.add_argument("--hex-ids", action="store_true")
+    ap.add_argument("--probe-unknown", action="store_true")
     args = ap.parse_args()
 
     smsc = Smsc(args)

@@ -687,8 +687,7 @@ void Session::stop(std::function<void()> stopped) {
       st.fail_queue(0, "smpp session stopping");
       st.backoff.cancel();
       if (st.attempt) st.attempt->close();
-      if (!st.conn) st.wake_pump();
-      st.wake_pump();
+      st.wake_pump();  // to send unbind, or to notice run has ended
     }
     st.maybe_stopped();
   });

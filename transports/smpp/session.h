@@ -18,7 +18,8 @@
 // put the refused request back at the head of the queue, up to
 // throttle_retries times: a refused submit was not accepted, so sending it
 // again cannot duplicate it. Each accepted submit then raises the rate by
-// a twentieth of tps until it is back at tps.
+// a twentieth of tps until it is back at tps. With tps 0 (no cap) only the
+// pause applies: there is no rate to lower.
 //
 // What a submit can end as (SubmitResult::kind):
 //   kResponse    the SMSC answered: command_status (0 = accepted, with
