@@ -6,7 +6,8 @@
 // shared), so no connection is ever used by two requests. Beast's tcp_stream
 // carries the deadlines of connect, TLS handshake and request (write + whole
 // answer); name resolution, which tcp_stream does not cover, has a timer of
-// its own that cancels the resolver.
+// its own that the request waits on (Impl::connect says why not on the
+// resolver).
 #include "transports/http_client.h"
 
 #include <openssl/ssl.h>
@@ -18,6 +19,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -66,10 +68,35 @@ bool has_crlf(std::string_view s) {
 
 // The peer closed a kept-alive connection while it sat idle: the request
 // never reached it (no answer byte came back), so sending it again is safe.
+// Over TLS, a peer that drops the TCP connection without a close_notify (as
+// many servers and load balancers do on their keep-alive timeout) shows as
+// stream_truncated rather than end of stream.
 bool is_stale_error(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == asio::error::connection_aborted;
+         ec == asio::error::connection_aborted || ec == ssl::error::stream_truncated;
+}
+
+// What exchange() cannot write. Checked before the request takes a
+// connection, so that a bad request neither opens one nor spoils a kept-alive
+// one, and fails the same whether the peer is up or not.
+core::Status check_request(const HttpRequest& in) {
+  if (http::string_to_verb(in.method) == http::verb::unknown) {
+    return core::invalid_argument("method", "unknown HTTP method \"" + in.method + "\"");
+  }
+  if (in.target.empty() || in.target.front() != '/' || has_crlf(in.target) ||
+      in.target.find(' ') != std::string::npos) {
+    return core::invalid_argument("target", "request target must start with '/' and "
+                                            "contain no spaces or line breaks");
+  }
+  for (const auto& [name, value] : in.headers) {
+    if (name.empty() || has_crlf(name) || has_crlf(value) ||
+        name.find(':') != std::string::npos) {
+      return core::invalid_argument("headers",
+                                    "header \"" + name + "\" has an invalid name or value");
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -111,6 +138,7 @@ core::Result<BaseUrl> parse_base_url(std::string_view url, std::string_view fiel
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   b.path = std::string(path);
   std::string_view port_text;
+  bool has_port = false;
   if (authority.starts_with("[")) {
     const size_t close = authority.find(']');
     if (close == std::string_view::npos) return bad("unclosed '[' in the host");
@@ -119,6 +147,7 @@ core::Result<BaseUrl> parse_base_url(std::string_view url, std::string_view fiel
     if (!after.empty()) {
       if (after.front() != ':') return bad("garbage after the IPv6 address");
       port_text = after.substr(1);
+      has_port = true;
     }
     if (!is_ip_literal(b.host)) return bad("not an IPv6 address inside '[' ']'");
   } else {
@@ -126,11 +155,14 @@ core::Result<BaseUrl> parse_base_url(std::string_view url, std::string_view fiel
     if (colon != std::string_view::npos) {
       port_text = authority.substr(colon + 1);
       authority = authority.substr(0, colon);
+      has_port = true;
     }
     b.host = std::string(authority);
+    // "https://::1:8443" would read as host "::1", port 8443: ambiguous.
+    if (b.host.find(':') != std::string::npos) return bad("an IPv6 address goes inside '[' ']'");
   }
   if (b.host.empty()) return bad("has no host");
-  if (!port_text.empty() || authority.size() != rest.substr(0, slash).size()) {
+  if (has_port) {
     unsigned port = 0;
     const auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (ec != std::errc() || p != port_text.data() + port_text.size() || port == 0 ||
@@ -155,6 +187,17 @@ struct Conn {
     boost::system::error_code ec;
     stream.next_layer().socket().close(ec);
   }
+};
+
+// One name lookup (Impl::connect), alive until both its handler and the
+// request are done with it. On the strand.
+struct Lookup {
+  explicit Lookup(const asio::any_io_executor& ex) : resolver(ex), wake(ex) {}
+  tcp::resolver resolver;
+  asio::steady_timer wake;  // the deadline; cancelled when the lookup ends
+  bool done = false;
+  boost::system::error_code ec;
+  tcp::resolver::results_type results;
 };
 
 struct Job {
@@ -222,6 +265,10 @@ class Impl : public std::enable_shared_from_this<Impl> {
   void start(Job job) {
     if (stopped_) {
       deliver(job, core::make_error(core::Errc::kUnavailable, "HTTP client shutting down"));
+      return;
+    }
+    if (auto ok = check_request(job.request); !ok) {
+      deliver(job, std::move(ok).error());
       return;
     }
     const std::string key = job.base.origin();
@@ -359,28 +406,35 @@ class Impl : public std::enable_shared_from_this<Impl> {
     if (!aec) {
       endpoints.emplace_back(addr, base.port);
     } else {
-      tcp::resolver resolver(strand_);
-      asio::steady_timer deadline(strand_);
-      deadline.expires_after(options_.connect_timeout);
-      bool timed_out = false;
-      deadline.async_wait([&resolver, &timed_out](boost::system::error_code ec) {
-        if (ec) return;  // cancelled: the resolver finished first
-        timed_out = true;
-        resolver.cancel();
-      });
-      auto [ec, results] =
-          co_await resolver.async_resolve(base.host, std::to_string(base.port), kTuple);
-      deadline.cancel();
-      if (timed_out) {
+      // Asio resolves with a blocking getaddrinfo() on a thread of its own,
+      // and resolver.cancel() cannot stop a lookup that has begun: awaiting
+      // the resolver would let a DNS server that never answers hold the
+      // request past connect_timeout. So the lookup owns its state, shared
+      // with its handler, and we await a timer that the handler cuts short;
+      // a lookup that ends after the deadline ends there, unheard.
+      auto lookup = std::make_shared<Lookup>(strand_);
+      lookup->wake.expires_after(options_.connect_timeout);
+      lookup->resolver.async_resolve(
+          base.host, std::to_string(base.port),
+          [lookup](boost::system::error_code ec, tcp::resolver::results_type results) {
+            lookup->done = true;
+            lookup->ec = ec;
+            lookup->results = std::move(results);
+            lookup->wake.cancel();
+          });
+      (void)co_await lookup->wake.async_wait(kTuple);
+      if (!lookup->done) {
+        lookup->resolver.cancel();  // if it has not begun yet, it never will
         co_return core::make_error(core::Errc::kDeadlineExceeded,
                                    fmt::format("resolving {} timed out after {}", base.host,
                                                seconds_text(options_.connect_timeout)));
       }
-      if (ec) {
-        co_return core::make_error(core::Errc::kUnavailable,
-                                   fmt::format("resolving {}: {}", base.host, ec.message()));
+      if (lookup->ec) {
+        co_return core::make_error(
+            core::Errc::kUnavailable,
+            fmt::format("resolving {}: {}", base.host, lookup->ec.message()));
       }
-      for (const auto& e : results) endpoints.push_back(e.endpoint());
+      for (const auto& e : lookup->results) endpoints.push_back(e.endpoint());
     }
     ts.expires_after(options_.connect_timeout);
     auto [cec, ep] = co_await ts.async_connect(endpoints, kTuple);
@@ -426,17 +480,10 @@ class Impl : public std::enable_shared_from_this<Impl> {
   asio::awaitable<core::Result<HttpResponse>> exchange(Conn& c, const Job& job,
                                                        bool* answer_started, bool* keep,
                                                        boost::system::error_code* io_error) {
+    // REQUIRES: check_request(job.request) passed (start() did).
     const HttpRequest& in = job.request;
     const std::string where = job.base.origin();
     const http::verb verb = http::string_to_verb(in.method);
-    if (verb == http::verb::unknown) {
-      co_return core::invalid_argument("method", "unknown HTTP method \"" + in.method + "\"");
-    }
-    if (in.target.empty() || in.target.front() != '/' || has_crlf(in.target) ||
-        in.target.find(' ') != std::string::npos) {
-      co_return core::invalid_argument("target", "request target must start with '/' and "
-                                                 "contain no spaces or line breaks");
-    }
     http::request<http::string_body> req{verb, job.base.path + in.target, 11};
     const bool default_port = job.base.port == (job.base.tls ? 443 : 80);
     const bool v6 = job.base.host.find(':') != std::string::npos;
@@ -444,14 +491,7 @@ class Impl : public std::enable_shared_from_this<Impl> {
     if (!default_port) host += ":" + std::to_string(job.base.port);
     req.set(http::field::host, host);
     req.set(http::field::user_agent, options_.user_agent);
-    for (const auto& [name, value] : in.headers) {
-      if (name.empty() || has_crlf(name) || has_crlf(value) ||
-          name.find(':') != std::string::npos) {
-        co_return core::invalid_argument("headers", "header \"" + name +
-                                                        "\" has an invalid name or value");
-      }
-      req.set(name, value);
-    }
+    for (const auto& [name, value] : in.headers) req.set(name, value);
     req.body() = in.body;
     req.keep_alive(true);
     req.prepare_payload();
@@ -470,6 +510,10 @@ class Impl : public std::enable_shared_from_this<Impl> {
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(options_.max_response_bytes);
+    // The answer to HEAD has the headers of a GET, Content-Length included,
+    // and never a body (RFC 9110 §9.3.2): without skip() the parser would
+    // wait for that body until the deadline.
+    if (verb == http::verb::head) parser.skip(true);
     parser.header_limit(64 * 1024);
     boost::system::error_code rec;
     size_t got = 0;
