@@ -16,6 +16,8 @@ namespace http = boost::beast::http;
 
 std::string_view route_name(RouteId id) noexcept {
   switch (id) {
+    case RouteId::kProviderCallback:
+      return "provider_callback";
     case RouteId::kSendMessage:
       return "send_message";
     case RouteId::kSendBatch:
@@ -184,6 +186,19 @@ std::variant<Route, Response> match_route(http::verb m, std::string_view path, F
   // ("email:gmail.com", sent as is or as %3A), so the verb is what follows
   // the last one. The key is checked by the handler, which can name it in
   // a 400 (empty, or holding '/', which may have arrived as %2F).
+  // /v1/callbacks/{channel}/{account}: the channel and the account are
+  // checked by the handler (404 for ones not configured).
+  constexpr std::string_view kCallbacks = "/v1/callbacks/";
+  if (path.starts_with(kCallbacks)) {
+    const std::string_view rest = path.substr(kCallbacks.size());
+    const size_t slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0 || slash + 1 >= rest.size() ||
+        rest.find('/', slash + 1) != std::string_view::npos) {
+      return not_found(f);
+    }
+    if (m != http::verb::post && !is_get(m)) return method_not_allowed("GET, HEAD, POST", f);
+    return Route{RouteId::kProviderCallback, rest};
+  }
   constexpr std::string_view kDestinations = "/v1/destinations/";
   if (path.starts_with(kDestinations)) {
     const std::string_view rest = path.substr(kDestinations.size());
@@ -204,6 +219,7 @@ std::optional<Response> authorize(const Services& s, RouteId route, std::string_
   bool admin_only = false;
   switch (route) {
     case RouteId::kHealthz:
+    case RouteId::kProviderCallback:  // authenticated by the provider's signature
       return std::nullopt;
     case RouteId::kMetrics:
       if (!s.config->api.metrics_require_auth) return std::nullopt;
@@ -284,6 +300,8 @@ boost::asio::awaitable<Response> handle(Services& s, Route route, const Request&
       co_return pause_destination(s, req);
     case RouteId::kResumeDestination:
       co_return resume_destination(s, req);
+    case RouteId::kProviderCallback:
+      co_return co_await provider_callback(s, req);
   }
   co_return not_found(req.reply_format);
 }

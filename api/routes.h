@@ -15,7 +15,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "api/api.h"
 #include "api/request.h"
@@ -38,6 +40,7 @@ enum class Format : uint8_t { kJson, kProtobuf };
 
 inline constexpr std::string_view kJsonType = "application/json";
 inline constexpr std::string_view kProtobufType = "application/x-protobuf";
+inline constexpr std::string_view kTextType = "text/plain; charset=utf-8";
 inline constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
 
 struct Request {
@@ -50,6 +53,10 @@ struct Request {
   Format body_format = Format::kJson;
   Format reply_format = Format::kJson;
   const Principal* principal = nullptr;  // set on routes that need a key
+  // kProviderCallback only (providers sign what they send): the target as
+  // received and every header, names in lower case.
+  std::string_view target;
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 struct Response {
@@ -80,8 +87,9 @@ enum class RouteId : uint8_t {
   kPutThrottles,       // PUT /v1/throttles
   kPauseDestination,   // POST /v1/destinations/{key}:pause
   kResumeDestination,  // POST /v1/destinations/{key}:resume
+  kProviderCallback,   // POST|GET /v1/callbacks/{channel}/{account}
 };
-inline constexpr size_t kRouteCount = 16;
+inline constexpr size_t kRouteCount = 17;
 std::string_view route_name(RouteId id) noexcept;  // for metrics labels
 
 struct Route {
@@ -129,6 +137,9 @@ Response preview_message(Services& s, const Request& req);
 Response healthz(Services& s, const Request& req);
 Response metrics(Services& s, const Request& req);
 Response queues(Services& s, const Request& req);
+
+// routes_callbacks.cpp
+boost::asio::awaitable<Response> provider_callback(Services& s, const Request& req);
 
 // routes_throttles.cpp
 Response get_throttles(Services& s, const Request& req);

@@ -517,6 +517,14 @@ asio::awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::
     if (bec) co_return false;
   }
   r.body = req.body();
+  if (route.id == RouteId::kProviderCallback) {
+    r.target = req.target();
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (char& c : name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+      r.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+  }
 
   Response res = co_await handle(services_, route, r);
   const unsigned status = res.status;

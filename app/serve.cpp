@@ -28,6 +28,7 @@
 #include "queue/queue.h"
 #include "transports/email.h"
 #include "transports/messenger.h"
+#include "transports/smpp/sms_channel.h"
 #include "transports/transport.h"
 
 namespace app {
@@ -131,6 +132,9 @@ int serve(const ServeOptions& options) {
   // Messengers and HTTP SMS (Telegram, Viber, VK, WhatsApp, Twilio) share
   // one HTTPS client; each channel with an account gets its transport.
   std::shared_ptr<transports::HttpClient> http;
+  std::shared_ptr<transports::smpp::SmsChannel> sms;
+  // SMPP delivery receipts go to the engine, which exists only further down.
+  std::atomic<engine::Engine*> receipts_to{nullptr};
   if (transports::any_provider_configured(*config)) {
     auto h = transports::HttpClient::create(io.get_executor(),
                                             transports::http_client_options(config->http));
@@ -142,6 +146,25 @@ int serve(const ServeOptions& options) {
       core::log::info("transport ready", {{"channel", t->name()}});
       registry.add(std::move(t));
     }
+  }
+  // SMS over SMPP binds (with the Twilio accounts, if any, behind them).
+  if (!config->smpp.empty()) {
+    auto s = transports::smpp::SmsChannel::create(
+        *config, http, io.get_executor(), [&receipts_to](transports::providers::Receipt r) {
+          engine::Engine* e = receipts_to.load();
+          if (e == nullptr) {
+            core::log::warn("sms: delivery receipt before the engine started; dropped",
+                            {{"ref", r.provider_ref}});
+            return;
+          }
+          std::vector<transports::providers::Receipt> one;
+          one.push_back(std::move(r));
+          e->apply_receipts(std::move(one));
+        });
+    if (!s) core::log::fatal("cannot build the SMS transport", {{"error", s.error().to_string()}});
+    sms = *s;
+    core::log::info("transport ready", {{"channel", "sms"}, {"smpp_binds", config->smpp.size()}});
+    registry.add(sms);
   }
 
   // DKIM: keys are read here (and again on SIGHUP), signing runs on its own
@@ -174,6 +197,7 @@ int serve(const ServeOptions& options) {
   }
 
   engine::Engine engine(config, **spool, registry, clock, io.get_executor(), accounting->get());
+  receipts_to.store(&engine);
   api::Server server(config, engine, **spool, keys, io);
   if (auto st = server.start(); !st) {
     core::log::fatal("cannot start the API", {{"error", st.error().to_string()}});
@@ -261,9 +285,17 @@ int serve(const ServeOptions& options) {
         if (email) email->shutdown();
         if (http) http->shutdown();
         if (resolver) resolver->shutdown();
-        hup.cancel();
-        work.reset();
-        io.stop();
+        auto finish = [&] {
+          hup.cancel();
+          work.reset();
+          io.stop();
+        };
+        // SMPP binds say unbind first (each bounded by its response timeout).
+        if (sms) {
+          sms->stop([&io, finish] { asio::post(io, finish); });
+        } else {
+          finish();
+        }
       });
     };
     if (listener) listener->stop(config->engine.shutdown_grace, input_drained);

@@ -439,7 +439,7 @@ struct HttpConfig {
   Duration tls_timeout{10'000};
   Duration request_timeout{30'000};  // writing a request and reading the whole answer
   Duration idle_timeout{30'000};     // idle keep-alive connections close after this
-  uint32_t max_connections_per_host = 64;
+  uint32_t max_connections_per_host = 256;
 };
 
 // One provider account: a Telegram bot ([[telegram.bots]]), a Viber public
@@ -473,6 +473,31 @@ struct ChannelAccount {
   std::vector<std::string> template_params;  // variable paths for the body's {{1}}, {{2}}, ...
   std::string account_sid;  // Twilio: AC...
   std::string from;         // Twilio: "+1555..." or a MessagingServiceSid "MG..."
+};
+
+// [[sms.smpp]]: one SMPP 3.4 bind (transceiver) to an SMSC. A message goes
+// through the first bind, then the first [[sms.twilio]] account, whose
+// tenants and categories include its own; the destination is
+// "sms:<name>" (names are unique across both lists).
+struct SmppBind {
+  std::string name;  // as ChannelAccount::name
+  std::vector<std::string> tenants;
+  std::vector<std::string> categories;
+  std::string host = "127.0.0.1";
+  uint16_t port = 2775;
+  std::string system_id;  // <= 15 octets
+  std::string password;   // <= 8 octets; or password_file
+  std::string password_file;
+  std::string system_type;  // <= 12 octets
+  std::string source_addr;  // sender id: digits or alphanumeric, <= 20 octets
+  uint8_t source_ton = 5;   // 5 alphanumeric, 1 international
+  uint8_t source_npi = 0;   // 0 unknown, 1 E.164
+  bool delivery_receipts = true;  // registered_delivery 1
+  uint32_t window = 10;           // unanswered submit_sm at a time
+  double tps = 50;                // submits per second on this bind; 0: no cap
+  Duration connect_timeout{10'000};
+  Duration response_timeout{10'000};
+  Duration enquire_link_interval{30'000};
 };
 
 // [telegram], [viber], [vk], [whatsapp] and the HTTP side of [sms].
@@ -514,6 +539,7 @@ struct Config {
   ProviderConfig vk{.base_url = "https://api.vk.com", .api_version = "5.199"};
   ProviderConfig whatsapp{.base_url = "https://graph.facebook.com", .api_version = "v21.0"};
   ProviderConfig sms{.base_url = "https://api.twilio.com"};  // [sms]: Twilio accounts in [[sms.twilio]]
+  std::vector<SmppBind> smpp;                                 // [[sms.smpp]]
   std::string source;  // file it came from; empty = built-in defaults
 };
 

@@ -164,6 +164,49 @@ void read_provider(Section& s, ProviderConfig& c, Kind kind, std::string_view ac
   }
 }
 
+void read_smpp(Section& b, SmppBind& bind, const std::vector<TenantConfig>& tenants) {
+  bind.name = b.required_str("name");
+  if (!valid_account_name(bind.name)) {
+    fail(b.key("name"), *b.get("name"), "must be 1-64 of a-z 0-9 _ - .");
+  }
+  if (const auto* n = b.get("tenants")) {
+    read_strings(b, "tenants", &bind.tenants, 1000);
+    for (size_t i = 0; i < bind.tenants.size(); ++i) {
+      const std::string& t = bind.tenants[i];
+      const bool known = tenants.empty() ? t == "default"
+                                         : std::any_of(tenants.begin(), tenants.end(),
+                                                       [&](const TenantConfig& x) { return x.id == t; });
+      if (!known) fail(indexed(b.key("tenants"), i), *n, fmt::format("unknown tenant \"{}\"", t));
+    }
+  }
+  if (b.get("categories")) read_strings(b, "categories", &bind.categories, 1000);
+  bind.host = b.required_str("host");
+  if (bind.host.empty() || has_controls(bind.host)) fail(b.key("host"), *b.get("host"), "must be a host name or address");
+  b.integer("port", &bind.port, 1, 65535);
+  bind.system_id = b.required_str("system_id");
+  if (bind.system_id.size() > 15) fail(b.key("system_id"), *b.get("system_id"), "at most 15 octets (SMPP 3.4)");
+  b.str("password", &bind.password);
+  if (const auto* n = b.get("password_file")) {
+    bind.password_file = read_string(b.key("password_file"), *n);
+    if (!bind.password.empty()) fail(b.key("password_file"), *n, "give password or password_file, not both");
+    bind.password = read_token_file(b.key("password_file"), *n, bind.password_file);
+  }
+  if (bind.password.size() > 8) fail(b.key("password"), b.node(), "at most 8 octets (SMPP 3.4)");
+  b.str("system_type", &bind.system_type);
+  if (bind.system_type.size() > 12) fail(b.key("system_type"), *b.get("system_type"), "at most 12 octets (SMPP 3.4)");
+  b.str("source_addr", &bind.source_addr);
+  if (bind.source_addr.size() > 20) fail(b.key("source_addr"), *b.get("source_addr"), "at most 20 octets (SMPP 3.4)");
+  b.integer("source_ton", &bind.source_ton, 0, 6);
+  b.integer("source_npi", &bind.source_npi, 0, 18);
+  b.boolean("delivery_receipts", &bind.delivery_receipts);
+  b.integer("window", &bind.window, 1, 1000);
+  b.number("tps", &bind.tps, 0, 100'000);
+  const Duration hour(3'600'000);
+  b.duration("connect_timeout", &bind.connect_timeout, Duration(100), hour);
+  b.duration("response_timeout", &bind.response_timeout, Duration(100), hour);
+  b.duration("enquire_link_interval", &bind.enquire_link_interval, Duration(1'000), hour);
+}
+
 }  // namespace
 
 void read_http(Section& s, HttpConfig& c) {
@@ -191,7 +234,30 @@ void read_channels(const toml::table& root, Section& top, Config& config) {
   each("viber", config.viber, Kind::kViber, "accounts");
   each("vk", config.vk, Kind::kVk, "communities");
   each("whatsapp", config.whatsapp, Kind::kWhatsapp, "numbers");
-  each("sms", config.sms, Kind::kTwilio, "twilio");
+  if (const toml::table* t = top.table("sms")) {
+    Section s(*t, "sms");
+    read_provider(s, config.sms, Kind::kTwilio, "twilio", config.tenants);
+    if (const auto* n = s.get("smpp")) {
+      config.smpp.clear();
+      for_each_table(s.key("smpp"), *n, 100, [&](Section& b, size_t) {
+        SmppBind bind;
+        read_smpp(b, bind, config.tenants);
+        const bool taken =
+            std::any_of(config.smpp.begin(), config.smpp.end(),
+                        [&](const SmppBind& x) { return x.name == bind.name; }) ||
+            std::any_of(config.sms.accounts.begin(), config.sms.accounts.end(),
+                        [&](const ChannelAccount& x) { return x.name == bind.name; });
+        if (taken) {
+          fail(b.key("name"), *b.get("name"),
+               fmt::format("duplicate name \"{}\" (names are unique across [[sms.smpp]] and "
+                           "[[sms.twilio]])",
+                           bind.name));
+        }
+        config.smpp.push_back(std::move(bind));
+      });
+    }
+    s.finish();
+  }
 }
 
 }  // namespace core::config_detail

@@ -185,6 +185,12 @@ struct MessageRecord {
   std::optional<Bounce> bounce;          // set when failed (or complained)
   std::optional<TimePoint> finished_at;  // set when the status became final
   uint32_t event_count = 0;              // number of events stored (next event's sequence number)
+  // Delivered through a provider that reports later (Viber, WhatsApp,
+  // Twilio, SMPP receipts): its id of the message, and the furthest
+  // receipt applied (0 none, 1 delivered to the device, 2 read). Receipts
+  // only move forward.
+  std::string provider_ref;
+  uint8_t receipt_state = 0;
 
   Channel channel() const noexcept { return request.channels.at(channel_index); }
 };

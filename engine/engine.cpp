@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "engine/dispatcher.h"
+#include "engine/receipts.h"
 #include "engine/router.h"
 #include "engine/throttle.h"
 
@@ -23,6 +24,7 @@ class Engine::Impl {
        const transports::Registry& transports, const core::Clock& clock,
        boost::asio::any_io_executor executor, AccountingLog* accounting)
       : config_(config),
+        executor_(executor),
         spool_(spool),
         transports_(transports),
         clock_(clock),
@@ -46,6 +48,10 @@ class Engine::Impl {
                                             core::Channel channel) const;
 
   Dispatcher& dispatcher() { return *dispatcher_; }
+  const std::shared_ptr<const core::Config>& config() const { return config_; }
+  queue::Spool& spool() { return spool_; }
+  const transports::Registry& registry() const { return transports_; }
+  const boost::asio::any_io_executor& executor() const { return executor_; }
 
  private:
   // Template versions kept compiled; each is a few KB of program.
@@ -60,6 +66,7 @@ class Engine::Impl {
                                bool shared) const;
 
   std::shared_ptr<const core::Config> config_;
+  boost::asio::any_io_executor executor_;
   queue::Spool& spool_;
   const transports::Registry& transports_;
   const core::Clock& clock_;
@@ -339,6 +346,18 @@ core::Result<templating::Rendered> Engine::render(std::string_view tenant,
 void Engine::cancel(const core::Id& id,
                     std::function<void(core::Result<core::MessageStatus>)> done) {
   impl_->dispatcher().cancel(id, std::move(done));
+}
+
+void Engine::provider_callback(ProviderCallback callback,
+                               std::function<void(CallbackAnswer)> done) {
+  engine::provider_callback(*impl_->config(), impl_->spool(), impl_->registry(),
+                            impl_->executor(), std::move(callback), std::move(done));
+}
+
+void Engine::apply_receipts(std::vector<transports::providers::Receipt> receipts,
+                            std::function<void(core::Result<queue::ReceiptStats>)> done) {
+  engine::apply_receipts(impl_->spool(), impl_->registry(), impl_->executor(), std::move(receipts),
+                         std::move(done));
 }
 
 void Engine::start() { impl_->dispatcher().start(); }

@@ -25,6 +25,7 @@
 #include "core/result.h"
 #include "queue/queue.h"
 #include "templating/render.h"
+#include "transports/providers/codec.h"
 #include "transports/transport.h"
 
 namespace engine {
@@ -63,6 +64,23 @@ struct DestinationState {
   size_t ready = 0;      // leased, waiting for a send slot
   size_t in_flight = 0;  // messages inside transport sends
   uint32_t concurrency = 0;
+};
+
+// A provider's callback as the API received it (POST or GET
+// /v1/callbacks/<channel>/<account>), for Engine::provider_callback.
+struct ProviderCallback {
+  core::Channel channel = core::Channel::kEmail;
+  std::string account;  // the account name of the URL
+  std::string method;   // "POST", "GET"
+  std::string target;   // path and query as received
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+  std::string body;
+};
+// What to answer the provider.
+struct CallbackAnswer {
+  unsigned status = 200;
+  std::string content_type = "text/plain";
+  std::string body;
 };
 
 class Engine {
@@ -144,6 +162,21 @@ class Engine {
   // too; one inside a transport send gets kConflict. `done` runs on the
   // spool's writer thread or the engine's strand.
   void cancel(const core::Id& id, std::function<void(core::Result<core::MessageStatus>)> done);
+
+  // A provider callback: authenticated exactly as the provider signs it
+  // (transports/providers/), its receipts applied durably (Spool::
+  // apply_receipts; a failure after acceptance falls back to the message's
+  // next channel when it has one), then answered: 200 after the commit
+  // (the provider retries anything else), 401/403 when the signature or
+  // secret is wrong, 404 for an unknown channel or account, 503 when the
+  // spool cannot commit. Blocks, unblocks and inbound messages are logged
+  // (suppressions per channel come with issue #7). `done` runs on the
+  // spool's writer thread or the caller's.
+  void provider_callback(ProviderCallback callback, std::function<void(CallbackAnswer)> done);
+  // Receipts a transport reports by itself (SMPP delivery receipts), applied
+  // as provider_callback applies them. `done` may be empty.
+  void apply_receipts(std::vector<transports::providers::Receipt> receipts,
+                      std::function<void(core::Result<queue::ReceiptStats>)> done = {});
 
   // Starts the dispatcher loop and the lease-reclaim and purge timers.
   // Idempotent; ignored after stop().

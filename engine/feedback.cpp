@@ -89,6 +89,7 @@ Decision decide(const core::MessageRecord& record, const transports::Outcome& ou
     case transports::OutcomeKind::kDelivered:
       d.verdict = Verdict::kDelivered;
       t.status = core::MessageStatus::kDelivered;
+      t.provider_ref = outcome.provider_ref;
       t.detail = describe(outcome.reply);
       return d;
     case transports::OutcomeKind::kPermanent:

@@ -138,6 +138,30 @@ struct Transition {
   // Channel fallback: when set, the message continues on this channel.
   std::optional<uint32_t> channel_index;
   std::string destination;  // new destination when channel_index is set
+  // With kDelivered: the provider's id of the message, kept for receipts
+  // (Spool::apply_receipts finds the message by channel and ref).
+  std::string provider_ref;
+};
+
+// A provider's later word about a delivered message (a delivery receipt,
+// a read receipt, a failure after acceptance), found by channel and ref.
+struct ReceiptUpdate {
+  enum class Kind : uint8_t { kDelivered = 1, kRead = 2, kFailed = 3 };
+  core::Channel channel = core::Channel::kEmail;
+  std::string provider_ref;
+  Kind kind = Kind::kDelivered;
+  std::string detail;                 // event text
+  std::optional<core::Bounce> bounce;  // kFailed: category and reply
+  // kFailed with a channel left: continue there (due now) instead of failing,
+  // provided the message is still delivered on `from_channel_index`.
+  std::optional<uint32_t> fallback_channel_index;
+  uint32_t from_channel_index = 0;
+  std::string fallback_destination;
+};
+
+struct ReceiptStats {
+  size_t applied = 0;  // changed a message
+  size_t ignored = 0;  // unknown ref, or not forward (duplicate, out of order, already final)
 };
 
 struct DestinationCount {
@@ -251,6 +275,22 @@ class Spool {
 
   // Earliest due time in the index, if any message is waiting.
   core::Result<std::optional<core::TimePoint>> next_due() const;
+
+  // Provider receipts (ReceiptUpdate), in one transaction, each only when it
+  // moves its message forward: kDelivered/kRead on a delivered message
+  // add an event ("delivered to the device", "read") once each, in order
+  // (a read receipt implies delivery: a late "delivered" after it is
+  // ignored); kFailed makes a delivered message failed with its bounce, or,
+  // with a fallback set and the message still delivered on
+  // from_channel_index, sends it on (status sending, due now, on the
+  // fallback channel, with a fresh retry budget). A failed or moved message
+  // forgets its ref, so later receipts about it are ignored. Unknown refs
+  // are ignored (Viber also reports inbound messages). Counted in the result.
+  void apply_receipts(std::vector<ReceiptUpdate> updates,
+                      std::function<void(core::Result<ReceiptStats>)> done);
+  // The message a provider ref names (Transition::provider_ref), or nullopt.
+  core::Result<std::optional<core::MessageRecord>> find_by_ref(core::Channel channel,
+                                                               std::string_view ref) const;
 
   core::Result<Counts> counts() const;
   SpoolStats stats() const;

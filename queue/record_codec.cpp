@@ -131,6 +131,8 @@ static void reset(pb::MessageRecord& m) {
   m.clear_track_clicks();
   m.clear_track_opens();
   m.clear_channel_attempt_base();
+  m.clear_provider_ref();
+  m.clear_receipt_state();
   // Fields of a newer format, kept by the parser; rare, so check first.
   const auto* reflection = m.GetReflection();
   if (!reflection->GetUnknownFields(m).empty()) reflection->MutableUnknownFields(&m)->Clear();
@@ -185,6 +187,8 @@ size_t RecordCodec::append(const core::MessageRecord& r, std::string* out) {
   m.set_finished_at_ms(opt_ms(r.finished_at));
   m.set_event_count(r.event_count);
   m.set_channel_attempt_base(r.channel_attempt_base);
+  if (!r.provider_ref.empty()) m.set_provider_ref(r.provider_ref);
+  m.set_receipt_state(r.receipt_state);
   return serialize(m, out);
 }
 
@@ -251,6 +255,9 @@ core::Status RecordCodec::decode(std::string_view value, core::MessageRecord* ou
   r.finished_at = ms_opt(m.finished_at_ms());
   r.event_count = m.event_count();
   r.channel_attempt_base = m.channel_attempt_base();
+  r.provider_ref = m.provider_ref();
+  if (m.receipt_state() > 2) return corrupt("message: unknown receipt_state");
+  r.receipt_state = static_cast<uint8_t>(m.receipt_state());
   if (r.channel_attempt_base > r.attempts) return corrupt("message: channel_attempt_base above attempts");
   *out = std::move(r);
   return {};

@@ -105,6 +105,7 @@ size_t op_weight(const Op& op) noexcept {
                         [](const EnqueueOp& o) { return std::max<size_t>(1, o.count); },
                         [](const LeaseOp& o) { return std::max<size_t>(1, o.request.max); },
                         [](const ApplyOp& o) { return std::max<size_t>(1, o.transitions.size()); },
+                        [](const ReceiptOp& o) { return std::max<size_t>(1, o.updates.size()); },
                         [](const PurgeOp& o) { return std::max<size_t>(1, o.max); },
                         [](const auto&) { return size_t{1}; },
                     },
@@ -139,6 +140,9 @@ void fail_op(Op& op, const core::Error& e) {
                  [&](TemplateOp& o) {
                    if (o.done) o.done(e);
                  },
+                 [&](ReceiptOp& o) {
+                   if (o.done) o.done(e);
+                 },
              },
              op);
 }
@@ -171,6 +175,9 @@ void complete_op(Op& op) {
                  },
                  [](PurgeOp& o) {
                    if (o.done) o.done(o.purged);
+                 },
+                 [](ReceiptOp& o) {
+                   if (o.done) o.done(o.stats);
                  },
                  [](TemplateOp& o) {
                    if (o.done) o.done(std::move(o.result));
@@ -449,6 +456,7 @@ core::Status Spool::Impl::commit(const std::vector<Op*>& live, core::TimePoint n
                          },
                          [&](detail::PurgeOp& o) { return ops.purge(o); },
                          [&](detail::TemplateOp& o) { return ops.put_template(o); },
+                         [&](detail::ReceiptOp& o) { return ops.apply_receipts(o); },
                      },
                      *op);
       if (!s) return s;
@@ -513,6 +521,35 @@ void Spool::cancel(const core::Id& id, std::string detail,
   op.detail = std::move(detail);
   op.done = std::move(done);
   impl_->submit(std::move(op));
+}
+
+void Spool::apply_receipts(std::vector<ReceiptUpdate> updates,
+                           std::function<void(core::Result<ReceiptStats>)> done) {
+  detail::ReceiptOp op;
+  op.updates = std::move(updates);
+  op.done = std::move(done);
+  impl_->submit(std::move(op));
+}
+
+core::Result<std::optional<core::MessageRecord>> Spool::find_by_ref(core::Channel channel,
+                                                                   std::string_view ref) const {
+  std::optional<core::MessageRecord> out;
+  auto st = impl_->store_->read([&](ReadTxn& txn) -> core::Status {
+    const std::string key = detail::ref_key(channel, ref);
+    auto id = txn.get(Table::kRefs, key);
+    if (!id) return id.error();
+    if (!*id || (*id)->size() != 16) return {};
+    auto v = txn.get(Table::kMessages, format::message_key(core::Id::from_bytes(**id)));
+    if (!v) return v.error();
+    if (!*v) return {};
+    format::RecordCodec codec;
+    core::MessageRecord r;
+    if (auto d = codec.decode(**v, &r); !d) return d;
+    out = std::move(r);
+    return {};
+  });
+  if (!st) return st.error();
+  return out;
 }
 
 void Spool::lease(LeaseRequest request,

@@ -173,7 +173,13 @@ struct TemplateOp {
   std::function<void(core::Result<StoredTemplate>)> done;
   core::Result<StoredTemplate> result = StoredTemplate{};
 };
-using Op = std::variant<EnqueueOp, CancelOp, LeaseOp, ApplyOp, ReclaimOp, PurgeOp, TemplateOp>;
+struct ReceiptOp {
+  std::vector<ReceiptUpdate> updates;
+  std::function<void(core::Result<ReceiptStats>)> done;
+  ReceiptStats stats;
+};
+using Op = std::variant<EnqueueOp, CancelOp, LeaseOp, ApplyOp, ReclaimOp, PurgeOp, TemplateOp,
+                        ReceiptOp>;
 
 // How much of a group an op uses up (group_commit_max_ops counts items).
 size_t op_weight(const Op& op) noexcept;
@@ -213,6 +219,7 @@ class TxnOps {
   core::Status reclaim(ReclaimOp& op, bool all, size_t max, std::string_view detail);
   core::Status purge(PurgeOp& op);
   core::Status put_template(TemplateOp& op);  // spool_templates.cpp
+  core::Status apply_receipts(ReceiptOp& op);  // spool_receipts.cpp
 
  private:
   // Loads the record; nullopt when absent. Corrupt records are store errors
@@ -236,6 +243,15 @@ class TxnOps {
   core::TimePoint now_;
   int64_t now_ms_;
 };
+
+// Key of Table::kRefs: the channel byte, then the provider's ref.
+inline std::string ref_key(core::Channel channel, std::string_view ref) {
+  std::string k;
+  k.reserve(1 + ref.size());
+  k.push_back(static_cast<char>(channel));
+  k.append(ref);
+  return k;
+}
 
 // The channel a record is on now, if its channel list is not empty.
 inline std::optional<core::Channel> current_channel(const core::MessageRecord& r) {

@@ -270,6 +270,18 @@ core::Status TxnOps::apply_one(const Transition& t, ApplyOp& op) {
   if (core::is_final(t.status)) {
     if (auto st = finish(r, t.status); !st) return st;
     if (t.bounce) r.bounce = t.bounce;
+    if (t.status == MessageStatus::kDelivered && !t.provider_ref.empty() && attempt_channel &&
+        t.provider_ref.size() <= 400) {
+      // Receipts find the message by its provider ref (LMDB keys are at most
+      // 511 bytes; real refs are tens).
+      r.provider_ref = t.provider_ref;
+      r.receipt_state = 0;
+      if (auto p = txn_.put(Table::kRefs, ref_key(*attempt_channel, r.provider_ref),
+                            r.id.bytes());
+          !p) {
+        return p;
+      }
+    }
     if (auto st = add_event(r, t.status, t.detail, attempt, attempt_channel); !st) return st;
   } else {
     if (!t.due_at) {
@@ -372,6 +384,11 @@ core::Status TxnOps::purge(PurgeOp& op) {
     if (!*loaded) continue;
     const core::MessageRecord& r = **loaded;
     if (auto d = txn_.del(Table::kMessages, format::message_key(id)); !d) return d.error();
+    if (!r.provider_ref.empty()) {
+      if (const auto ch = current_channel(r)) {
+        if (auto d = txn_.del(Table::kRefs, ref_key(*ch, r.provider_ref)); !d) return d.error();
+      }
+    }
     for (uint32_t seq = 0; seq < r.event_count; ++seq) {
       const format::EventKey ek = format::event_key(id, seq);
       if (auto d = txn_.del(Table::kEvents, ek.view()); !d) return d.error();

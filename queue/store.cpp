@@ -27,6 +27,8 @@ std::string_view table_name(Table t) noexcept {
       return "meta";
     case Table::kTemplates:
       return "templates";
+    case Table::kRefs:
+      return "refs";
   }
   return "unknown";
 }

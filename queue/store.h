@@ -33,8 +33,9 @@ enum class Table : uint8_t {
   kCounters = 7,     // counter name -> int64(8 BE)
   kMeta = 8,         // "format" -> version, ...
   kTemplates = 9,    // tenant '\0' id '\0' version(4 BE) -> TemplateRecord
+  kRefs = 10,        // channel(1) provider_ref -> id(16): provider receipts find their message
 };
-inline constexpr int kTableCount = 10;
+inline constexpr int kTableCount = 11;
 std::string_view table_name(Table t) noexcept;
 
 using Visitor = std::function<bool(std::string_view key, std::string_view value)>;

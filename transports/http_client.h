@@ -53,7 +53,7 @@ struct HttpClientOptions {
   core::Duration tls_timeout{10'000};      // TLS handshake
   core::Duration request_timeout{30'000};  // writing the request and reading the whole answer
   core::Duration idle_timeout{30'000};     // idle keep-alive connections are closed after this
-  uint32_t max_connections_per_host = 64;
+  uint32_t max_connections_per_host = 256;
   uint32_t max_waiting_per_host = 100'000;  // requests queued for a connection; beyond: refused
   size_t max_response_bytes = 1 << 20;
   std::string user_agent = "vestnik";

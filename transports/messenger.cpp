@@ -272,6 +272,7 @@ class ProviderTransport final : public Transport,
                         {"reply", reply_line(sr.outcome.reply)}});
     }
     sr.outcome.peer = peer_;
+    if (sr.outcome.kind == OutcomeKind::kDelivered) sr.outcome.provider_ref = sr.provider_ref;
     call.state->finish(call.index, std::move(sr.outcome));
   }
 
@@ -319,15 +320,24 @@ HttpClientOptions http_client_options(const core::HttpConfig& c) {
   return o;
 }
 
+core::Result<std::shared_ptr<Transport>> make_provider_transport(
+    core::Channel channel, const core::ProviderConfig& config, std::string_view key,
+    std::shared_ptr<HttpClient> http, asio::any_io_executor executor) {
+  auto base = parse_base_url(config.base_url, std::string(key) + ".base_url");
+  if (!base) return base.error();
+  return std::shared_ptr<Transport>(std::make_shared<ProviderTransport>(
+      channel, config, std::move(*base), std::move(http), std::move(executor)));
+}
+
 core::Result<std::vector<std::shared_ptr<Transport>>> make_provider_transports(
     const core::Config& config, std::shared_ptr<HttpClient> http, asio::any_io_executor executor) {
   std::vector<std::shared_ptr<Transport>> out;
   for (const ChannelEntry& e : entries(config)) {
     if (e.config->accounts.empty()) continue;
-    auto base = parse_base_url(e.config->base_url, std::string(e.key) + ".base_url");
-    if (!base) return base.error();
-    out.push_back(std::make_shared<ProviderTransport>(e.channel, *e.config, std::move(*base), http,
-                                                      executor));
+    if (e.channel == core::Channel::kSms && !config.smpp.empty()) continue;
+    auto t = make_provider_transport(e.channel, *e.config, e.key, http, executor);
+    if (!t) return t.error();
+    out.push_back(std::move(*t));
   }
   return out;
 }

@@ -27,6 +27,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "core/config.h"
@@ -37,11 +38,19 @@
 namespace transports {
 
 // The transports `config` enables, in channel order; empty when no provider
-// has an account. Errors: kInvalidArgument naming the key (a base_url that
-// does not parse).
+// has an account. SMS is left out when [[sms.smpp]] binds are configured:
+// then transports/smpp/sms_channel.h serves the channel, with the Twilio
+// accounts behind it. Errors: kInvalidArgument naming the key (a base_url
+// that does not parse).
 core::Result<std::vector<std::shared_ptr<Transport>>> make_provider_transports(
     const core::Config& config, std::shared_ptr<HttpClient> http,
     boost::asio::any_io_executor executor);
+
+// One provider's transport: `channel` served through the accounts of
+// `config` (telegram, viber, vk, whatsapp or the Twilio side of sms).
+core::Result<std::shared_ptr<Transport>> make_provider_transport(
+    core::Channel channel, const core::ProviderConfig& config, std::string_view key,
+    std::shared_ptr<HttpClient> http, boost::asio::any_io_executor executor);
 
 // Whether any of the providers has an account (so an HTTP client is needed).
 bool any_provider_configured(const core::Config& config) noexcept;

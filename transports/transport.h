@@ -50,6 +50,10 @@ struct Outcome {
   std::optional<core::Duration> retry_after;
   // Where it went; null when the attempt never reached a peer (e.g. DNS).
   std::shared_ptr<const PeerInfo> peer;
+  // Delivered through a provider that reports later (Viber, WhatsApp,
+  // Twilio, SMPP receipts): its id of the message, kept with the message so
+  // receipts find it. Empty otherwise.
+  std::string provider_ref;
 };
 
 // Classifies an SMTP-style reply line: 2xx delivered, 4xx transient, 5xx

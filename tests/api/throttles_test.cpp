@@ -86,7 +86,22 @@ TEST(ThrottleRoutesTest, RoutesHaveMetricNames) {
   EXPECT_EQ(route_name(RouteId::kPutThrottles), "put_throttles");
   EXPECT_EQ(route_name(RouteId::kPauseDestination), "pause_destination");
   EXPECT_EQ(route_name(RouteId::kResumeDestination), "resume_destination");
-  EXPECT_EQ(size_t(RouteId::kResumeDestination) + 1, kRouteCount);
+  EXPECT_EQ(route_name(RouteId::kProviderCallback), "provider_callback");
+  EXPECT_EQ(size_t(RouteId::kProviderCallback) + 1, kRouteCount);
+}
+
+TEST(CallbackRoutesTest, ChannelAndAccountAreOneParameter) {
+  auto m = match_route(http::verb::post, "/v1/callbacks/viber/school", Format::kJson);
+  ASSERT_TRUE(std::holds_alternative<Route>(m));
+  EXPECT_EQ(std::get<Route>(m).id, RouteId::kProviderCallback);
+  EXPECT_EQ(std::get<Route>(m).param, "viber/school");
+  EXPECT_TRUE(std::holds_alternative<Route>(
+      match_route(http::verb::get, "/v1/callbacks/whatsapp/main", Format::kJson)));
+  EXPECT_EQ(status_of(http::verb::post, "/v1/callbacks/viber"), 404u);
+  EXPECT_EQ(status_of(http::verb::post, "/v1/callbacks/viber/"), 404u);
+  EXPECT_EQ(status_of(http::verb::post, "/v1/callbacks//x"), 404u);
+  EXPECT_EQ(status_of(http::verb::post, "/v1/callbacks/viber/a/b"), 404u);
+  EXPECT_EQ(status_of(http::verb::put, "/v1/callbacks/viber/a"), 405u);
 }
 
 // --- over the server ----------------------------------------------------------

@@ -29,6 +29,7 @@ constexpr const char* kWaToken = "EAAGtestsystemusertoken";
 constexpr const char* kWaPhoneId = "106540352242922";
 constexpr const char* kTwilioSid = "AC00000000000000000000000000000001";
 constexpr const char* kTwilioToken = "twilio-test-auth-token";
+constexpr const char* kWaAppSecret = "whatsapp-test-app-secret";
 
 class MessengerTest : public ::testing::Test {
  protected:
@@ -57,7 +58,8 @@ class MessengerTest : public ::testing::Test {
     ASSERT_TRUE(fake_.start({"/usr/bin/python3", kFakes + "/fake_providers.py", "--port", "0",
                              "--tls", kFakes + "/data/server_cert.pem",
                              kFakes + "/data/server_key.pem", "--script",
-                             dir_.path() + "/script.json", "--stats", stats_},
+                             dir_.path() + "/script.json", "--stats", stats_,
+                             "--whatsapp-app-secret", kWaAppSecret},
                             "READY ", std::chrono::seconds(20), &port, &err))
         << err;
     const std::string base = "https://127.0.0.1:" + port;
@@ -89,6 +91,7 @@ token = ")" + kVkToken + R"("
 
 [whatsapp]
 base_url = ")" + base + R"("
+app_secret = ")" + kWaAppSecret + R"("
 [[whatsapp.numbers]]
 name = "main"
 token = ")" + kWaToken + R"("
@@ -99,6 +102,7 @@ template_params = ["order.id"]
 
 [sms]
 base_url = ")" + base + R"("
+status_callback_base = "https://vestnik.example.com/v1/callbacks/sms/"
 [[sms.twilio]]
 name = "us"
 account_sid = ")" + kTwilioSid + R"("
@@ -107,6 +111,28 @@ from = "+15550001111"
 )";
     server_ = std::make_unique<ServerProcess>(dir_.path(), toml);
     ASSERT_TRUE(server_->start(&err)) << err;
+    fake_port_ = port;
+    script_ = script;
+  }
+
+  // Replaces the fake's script (POST /_fake/script over TLS, by a bounded
+  // python3 client that trusts the test CA).
+  void set_script(const json::object& script) {
+    const std::string path = dir_.path() + "/script2.json";
+    std::ofstream(path) << json::serialize(script);
+    const std::string code =
+        "import ssl,sys,urllib.request\n"
+        "ctx=ssl.create_default_context(cafile=sys.argv[1])\n"
+        "body=open(sys.argv[3],'rb').read()\n"
+        "r=urllib.request.urlopen(urllib.request.Request(sys.argv[2],data=body,method='POST',"
+        "headers={'Content-Type':'application/json'}),context=ctx,timeout=10)\n"
+        "sys.exit(0 if r.status==200 else 1)\n";
+    int status = -1;
+    const std::string out = testing_support::run_bounded(
+        {"/usr/bin/python3", "-c", code, kFakes + "/data/ca.pem",
+         "https://127.0.0.1:" + fake_port_ + "/_fake/script", path},
+        &status, 20);
+    ASSERT_EQ(status, 0) << out;
   }
 
   void TearDown() override {
@@ -181,6 +207,8 @@ from = "+15550001111"
 
   TempDir dir_;
   Peer fake_;
+  std::string fake_port_;
+  json::object script_;
   std::string stats_;
   std::unique_ptr<ServerProcess> server_;
 };
@@ -277,6 +305,121 @@ TEST_F(MessengerTest, SupergroupMigrationAndWhatsappTemplateOutsideTheWindow) {
   EXPECT_EQ(w[1].at("body").at("type").as_string(), "template");
   const std::string params = json::serialize(w[1].at("body").at("template"));
   EXPECT_NE(params.find("1842"), std::string::npos) << params;
+}
+
+TEST_F(MessengerTest, ProviderCallbacksMoveMessagesForwardOnceAndInOrder) {
+  const std::string daemon = "http://127.0.0.1:" + std::to_string(server_->port());
+  json::object script = script_;
+  script["viber"].as_object()["callback_url_base"] = daemon;
+  script["viber"].as_object()["callback_path"] = "/v1/callbacks/viber/school";
+  script["viber"].as_object()["recipients"].as_object()["cb==="] =
+      json::object{{"behaviours", json::array{"ok"}},
+                   {"callbacks", json::array{"delivered", "read"}},
+                   {"duplicate", true}};
+  auto& wa = script["whatsapp"].as_object();
+  wa["callback_url_base"] = daemon;
+  wa["callback_path"] = "/v1/callbacks/whatsapp/main";
+  wa["recipients"].as_object()["380671110003"] =
+      json::object{{"behaviours", json::array{"ok"}},
+                   {"callbacks", json::array{"delivered", "read"}},
+                   {"out_of_order", true}};
+  wa["recipients"].as_object()["380671110004"] =
+      json::object{{"behaviours", json::array{"outside_window_async"}},
+                   {"callbacks", json::array{"sent", "failed"}}};
+  auto& tw = script["twilio"].as_object();
+  tw["callback_url_base"] = daemon;
+  tw["recipients"].as_object()["+15550030005"] =
+      json::object{{"behaviours", json::array{"failed_async:30005"}},
+                   {"callbacks", json::array{"sent", "failed"}}};
+  tw["recipients"].as_object()["+15550030006"] =
+      json::object{{"behaviours", json::array{"ok"}}, {"callbacks", json::array{"delivered"}}};
+  set_script(script);
+
+  const std::string vb = send(R"(["viber"])", R"({"viber_id": "cb==="})");
+  const std::string wa_read = send(R"(["whatsapp"])", R"({"whatsapp": "+380671110003"})");
+  const std::string wa_fail = send(R"(["whatsapp", "email"])",
+                                   R"({"whatsapp": "+380671110004", "email": "o@example.com"})");
+  const std::string sms_fail = send(R"(["sms"])", R"({"phone": "+15550030005"})");
+  const std::string sms_ok = send(R"(["sms"])", R"({"phone": "+15550030006"})");
+
+  auto count = [&](const json::object& full, std::string_view needle) {
+    size_t n = 0;
+    if (!full.contains("events")) return n;
+    for (const auto& e : full.at("events").as_array()) {
+      const auto& o = e.as_object();
+      if (o.contains("detail") && std::string_view(o.at("detail").as_string()).find(needle) !=
+                                      std::string_view::npos) {
+        ++n;
+      }
+    }
+    return n;
+  };
+  json::object f;
+  // Viber: delivered then read, each sent twice: at most one event each,
+  // in order. (A "delivered" that arrives before the delivery is committed
+  // is held and retried; if "read" got in first, it adds nothing: read
+  // implies delivered.)
+  ASSERT_TRUE(wait_until([&] {
+    server_->status_of(vb, &f);
+    return count(f, "read by the recipient") == 1;
+  }, std::chrono::seconds(30))) << events_text(f);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // duplicates arrive
+  server_->status_of(vb, &f);
+  EXPECT_LE(count(f, "delivered to the recipient's device"), 1u) << events_text(f);
+  EXPECT_EQ(count(f, "read by the recipient"), 1u) << events_text(f);
+  EXPECT_EQ(f.at("status").as_string(), "delivered");
+  {
+    const std::string ev = events_text(f);
+    const size_t device_at = ev.find("delivered to the recipient's device");
+    EXPECT_TRUE(device_at == std::string::npos || device_at < ev.find("read by the recipient"))
+        << ev;
+  }
+  // WhatsApp, out of order: "read" first. A "delivered" after it adds
+  // nothing; one applied before it (held until the delivery was committed)
+  // comes first. Either way: never after "read", never twice.
+  ASSERT_TRUE(wait_until([&] {
+    server_->status_of(wa_read, &f);
+    return count(f, "read by the recipient") == 1;
+  }, std::chrono::seconds(30))) << events_text(f);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  server_->status_of(wa_read, &f);
+  EXPECT_LE(count(f, "delivered to the recipient's device"), 1u) << events_text(f);
+  EXPECT_EQ(count(f, "read by the recipient"), 1u) << events_text(f);
+  const std::string wa_events = events_text(f);
+  const size_t read_at = wa_events.find("read by the recipient");
+  const size_t device_at = wa_events.find("delivered to the recipient's device");
+  EXPECT_TRUE(device_at == std::string::npos || device_at < read_at) << wa_events;
+  // WhatsApp accepted, then failed 131047 by webhook: on to email.
+  ASSERT_TRUE(wait_until([&] {
+    server_->status_of(wa_fail, &f);
+    return f.contains("channel") && f.at("channel").as_string() == "email" &&
+           f.at("status").as_string() == "delivered";
+  }, std::chrono::seconds(30))) << json::serialize(f);
+  EXPECT_EQ(count(f, "whatsapp failed: 554 5.7.1 whatsapp error 131047"), 1u) << events_text(f);
+  // Twilio: undelivered 30005 after acceptance: failed with its reply.
+  ASSERT_TRUE(reaches(sms_fail, "failed", &f)) << json::serialize(f);
+  EXPECT_NE(json::serialize(f.at("bounce")).find("30005"), std::string::npos) << json::serialize(f);
+  ASSERT_TRUE(wait_until([&] {
+    server_->status_of(sms_ok, &f);
+    return count(f, "delivered to the recipient's device") == 1;
+  }, std::chrono::seconds(30))) << events_text(f);
+}
+
+TEST_F(MessengerTest, CallbacksAreAuthenticatedAsTheProviderSignsThem) {
+  // Viber: a body signed with the wrong token is refused and changes nothing.
+  auto r = server_->request("POST", "/v1/callbacks/viber/school",
+                            R"({"event":"delivered","timestamp":1,"message_token":1})");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 401) << r->body;
+  r = server_->request("POST", "/v1/callbacks/viber/nobody", "{}");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 404);
+  r = server_->request("POST", "/v1/callbacks/email/x", "{}");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 404);
+  r = server_->request("POST", "/v1/callbacks/sms/us", "MessageSid=SM1&MessageStatus=delivered");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 403) << r->body;
 }
 
 }  // namespace

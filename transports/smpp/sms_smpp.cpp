@@ -134,6 +134,7 @@ SendResult classify_submit(const SubmitResult& r, std::string ids) {
       break;
   }
   out.outcome.peer = r.peer;
+  if (out.outcome.kind == OutcomeKind::kDelivered) out.outcome.provider_ref = out.provider_ref;
   return out;
 }
 
