@@ -422,4 +422,77 @@ TEST_F(MessengerTest, CallbacksAreAuthenticatedAsTheProviderSignsThem) {
   EXPECT_EQ(r->status, 403) << r->body;
 }
 
+// SMS over an SMPP bind ([[sms.smpp]]) through the daemon: the fake SMSC
+// answers, reassembles the parts and sends delivery receipts, which reach
+// the message; an undeliverable receipt falls back to email.
+TEST(SmppDaemonTest, DeliveryReceiptsReachTheMessageAndUndeliveredFallsBack) {
+  TempDir dir;
+  json::object script{
+      {"default", json::object{{"action", "ok"}, {"dlr", "DELIVRD"}, {"dlr_delay_ms", 50}}},
+      {"destinations",
+       json::object{{"380500000002", json::object{{"action", "ok"}, {"dlr", "UNDELIV"},
+                                                  {"err", "001"}, {"dlr_delay_ms", 50}}}}}};
+  std::ofstream(dir.path() + "/smsc.json") << json::serialize(script);
+  Peer smsc;
+  std::string port, err;
+  ASSERT_TRUE(smsc.start({"/usr/bin/python3", kFakes + "/fake_smsc.py", "--port", "0",
+                          "--system-id", "vestnik", "--password", "secret", "--hex-ids",
+                          "--script", dir.path() + "/smsc.json", "--stats",
+                          dir.path() + "/smsc-stats.json"},
+                         "READY ", std::chrono::seconds(20), &port, &err))
+      << err;
+  const std::string toml = testing_support::test_tenants_toml() +
+                           testing_support::fast_sink_toml(R"(["email"])") + R"(
+[[sms.smpp]]
+name = "smsc1"
+host = "127.0.0.1"
+port = )" + port + R"(
+system_id = "vestnik"
+password = "secret"
+source_addr = "School"
+)";
+  ServerProcess server(dir.path(), toml);
+  ASSERT_TRUE(server.start(&err)) << err;
+  auto send = [&](const std::string& body) {
+    auto r = server.request("POST", "/v1/messages", body);
+    EXPECT_TRUE(r.has_value());
+    if (!r || r->status != 202) return std::string();
+    return std::string(json::parse(r->body).as_object().at("id").as_string());
+  };
+  // 200 GSM-7 characters: two parts.
+  const std::string ok = send(R"({"channel": "sms", "to": {"phone": "+380500000001"},)"
+                              R"( "text": ")" + std::string(200, 'a') + R"("})");
+  const std::string bad = send(
+      R"({"channels": ["sms", "email"], "to": {"phone": "+380500000002", "email": "o@example.com"},)"
+      R"( "subject": "s", "text": "Your code is 1842"})");
+  ASSERT_FALSE(ok.empty());
+  ASSERT_FALSE(bad.empty());
+  json::object f;
+  ASSERT_TRUE(wait_until([&] {
+    server.status_of(ok, &f);
+    return json::serialize(f).find("sms: delivered to the recipient's device") != std::string::npos;
+  }, std::chrono::seconds(30))) << json::serialize(f);
+  EXPECT_EQ(f.at("destination").as_string(), "sms:smsc1");
+  ASSERT_TRUE(wait_until([&] {
+    server.status_of(bad, &f);
+    return f.contains("channel") && f.at("channel").as_string() == "email" &&
+           f.at("status").as_string() == "delivered";
+  }, std::chrono::seconds(30))) << json::serialize(f);
+  EXPECT_NE(json::serialize(f).find("sms failed"), std::string::npos) << json::serialize(f);
+  EXPECT_EQ(server.stop(), 0);
+  // The SMSC saw the long text as one message of two parts.
+  std::ifstream in(dir.path() + "/smsc-stats.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const json::value stats = json::parse(ss.str());
+  bool two_parts = false;
+  for (const auto& m : stats.at("messages").as_array()) {
+    if (m.at("dest").as_string() == "380500000001" && m.at("segments").to_number<int>() == 2) {
+      two_parts = true;
+    }
+  }
+  EXPECT_TRUE(two_parts) << ss.str();
+  EXPECT_GE(stats.at("unbinds").to_number<int>(), 1);  // the daemon unbinds when it stops
+}
+
 }  // namespace
