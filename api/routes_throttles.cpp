@@ -165,6 +165,11 @@ void write_rules(JsonWriter& w, const core::ThrottleConfig& c) {
     w.member("name", r.name);
     write_strings(w, "domains", r.domains);
     write_strings(w, "mx_suffixes", r.mx_suffixes);
+    {
+      std::vector<std::string> channels;
+      for (core::Channel ch : r.channels) channels.emplace_back(core::channel_name(ch));
+      write_strings(w, "channels", channels);
+    }
     // Unset means "shared when matched by MX": show what applies.
     w.key("shared");
     w.boolean(r.shared.value_or(!r.mx_suffixes.empty()));

@@ -360,14 +360,21 @@ struct ThrottleLimits {
 
 // [[throttle.rules]]: which destinations share which limits. A rule
 // matches a destination by its domain (`domains`: "example.com" exactly,
-// ".example.com" its subdomains) or by the host name of its first MX
-// (`mx_suffixes`: ".google.com" matches "gmail-smtp-in.l.google.com").
+// ".example.com" its subdomains; for messengers the account name), by the
+// host name of its first MX (`mx_suffixes`: ".google.com" matches
+// "gmail-smtp-in.l.google.com"), or by its channel alone (`channels`).
 // Domain rules are tried first, then MX rules, each in file order; the
 // first match wins; no match: [throttle.default], per destination.
 struct ThrottleRule {
   std::string name;  // [a-z0-9_.-]{1,64}, unique; shown in the API and logs
   std::vector<std::string> domains;      // lower case, A-labels
   std::vector<std::string> mx_suffixes;  // lower case, start with '.'
+  // Only destinations of these channels ("telegram:school" is channel
+  // telegram, "domain" school: the account). Empty: every channel. A rule
+  // with channels and neither domains nor mx_suffixes matches every
+  // destination of its channels (a provider's limit per bot or token),
+  // after the domain and MX rules.
+  std::vector<Channel> channels;
   // true: every destination matching the rule shares one set of limits
   // (a provider: "5 connections to Google", whatever the domain); false:
   // each destination has its own. Default: true for a rule with

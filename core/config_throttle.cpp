@@ -223,10 +223,26 @@ void read_rule(Section& r, ThrottleRule& rule, std::set<std::string, std::less<>
   read_entries(r, "domains", "domain", rule.name, entries.domains, &rule.domains, read_rule_domain);
   read_entries(r, "mx_suffixes", "MX suffix", rule.name, entries.mx_suffixes, &rule.mx_suffixes,
                read_mx_suffix);
-  if (rule.domains.empty() && rule.mx_suffixes.empty()) {
+  if (const auto* n = r.get("channels")) {
+    const std::string key = r.key("channels");
+    const auto& a = read_array(key, *n, 6);
+    for (size_t i = 0; i < a.size(); ++i) {
+      const std::string v = read_string(indexed(key, i), *a.get(i));
+      const auto c = parse_channel(v);
+      if (!c) {
+        fail(indexed(key, i), *a.get(i),
+             fmt::format("unknown channel \"{}\" (email, telegram, viber, vk, whatsapp, sms)", v));
+      }
+      if (std::find(rule.channels.begin(), rule.channels.end(), *c) != rule.channels.end()) {
+        fail(indexed(key, i), *a.get(i), fmt::format("duplicate channel \"{}\"", v));
+      }
+      rule.channels.push_back(*c);
+    }
+  }
+  if (rule.domains.empty() && rule.mx_suffixes.empty() && rule.channels.empty()) {
     const auto* n = r.get("domains");
     throw ConfigError(r.key("domains"),
-                      "a rule needs domains or mx_suffixes (or both): one that matches "
+                      "a rule needs domains, mx_suffixes or channels: one that matches "
                       "nothing never applies" +
                           where(n ? *n : static_cast<const toml::node&>(r.node())));
   }
@@ -365,6 +381,24 @@ domains = ["yahoo.co.jp"]
 connections = 2
 rate = "10/s"
 messages_per_connection = 20
+
+# Messenger providers (channels.md): a limit per bot, token or number, i.e.
+# per destination ("telegram:<bot>"). Configured rules with the account
+# names in `domains` come first.
+[[rules]]
+name = "telegram-bot"
+channels = ["telegram"]
+rate = "30/s"
+
+[[rules]]
+name = "vk-community"
+channels = ["vk"]
+rate = "20/s"
+
+[[rules]]
+name = "whatsapp-number"
+channels = ["whatsapp"]
+rate = "80/s"
 
 # Backoff (§6 "KumoMTA automation"). Gmail:
 [[backoff]]

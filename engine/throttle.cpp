@@ -51,6 +51,7 @@ struct Throttles::Compiled {
     std::string name;
     std::vector<std::string> domains;
     std::vector<std::string> mx_suffixes;
+    std::vector<std::string> channels;  // channel names; empty: all
     bool shared = false;
     ResolvedLimits limits;
   };
@@ -62,12 +63,14 @@ struct Throttles::Compiled {
   ResolvedLimits defaults;
   std::vector<Rule> domain_rules;  // rules with domains, file order
   std::vector<Rule> mx_rules;      // rules with mx_suffixes, file order
+  std::vector<Rule> channel_rules; // rules with channels only, file order
   std::vector<Backoff> backoff;
 
   static core::Result<std::shared_ptr<const Compiled>> build(const core::ThrottleConfig& config,
                                                              const core::SmtpConfig& smtp);
   // Rule (or null for the default) of a destination domain / first hop.
-  const Rule* match(std::string_view domain, std::string_view mx_host) const;
+  // The first rule for `destination` ("email:gmail.com", "telegram:school").
+  const Rule* match(std::string_view destination, std::string_view mx_host) const;
 };
 
 namespace {
@@ -115,8 +118,13 @@ core::Result<std::shared_ptr<const Throttles::Compiled>> Throttles::Compiled::bu
     rule.name = r.name;
     rule.domains = r.domains;
     rule.mx_suffixes = r.mx_suffixes;
+    for (core::Channel ch : r.channels) rule.channels.emplace_back(core::channel_name(ch));
     rule.shared = r.shared.value_or(!r.mx_suffixes.empty());
     rule.limits = resolve(r.limits, c->defaults);
+    if (rule.domains.empty() && rule.mx_suffixes.empty()) {
+      c->channel_rules.push_back(std::move(rule));
+      continue;
+    }
     if (!rule.domains.empty()) c->domain_rules.push_back(rule);
     if (!rule.mx_suffixes.empty()) c->mx_rules.push_back(std::move(rule));
   }
@@ -133,14 +141,26 @@ core::Result<std::shared_ptr<const Throttles::Compiled>> Throttles::Compiled::bu
   return std::shared_ptr<const Compiled>(std::move(c));
 }
 
-const Throttles::Compiled::Rule* Throttles::Compiled::match(std::string_view domain,
+const Throttles::Compiled::Rule* Throttles::Compiled::match(std::string_view destination,
                                                             std::string_view mx_host) const {
+  const size_t colon = destination.find(':');
+  const std::string_view channel =
+      colon == std::string_view::npos ? std::string_view() : destination.substr(0, colon);
+  const std::string_view domain = domain_of(destination);
+  auto on_channel = [channel](const Rule& r) {
+    return r.channels.empty() ||
+           std::find(r.channels.begin(), r.channels.end(), channel) != r.channels.end();
+  };
   for (const Rule& r : domain_rules)
-    for (const std::string& p : r.domains)
-      if (domain_matches(domain, p)) return &r;
+    if (on_channel(r))
+      for (const std::string& p : r.domains)
+        if (domain_matches(domain, p)) return &r;
   for (const Rule& r : mx_rules)
-    for (const std::string& s : r.mx_suffixes)
-      if (mx_matches(mx_host, s)) return &r;
+    if (on_channel(r))
+      for (const std::string& s : r.mx_suffixes)
+        if (mx_matches(mx_host, s)) return &r;
+  for (const Rule& r : channel_rules)
+    if (on_channel(r)) return &r;
   return nullptr;
 }
 
@@ -301,7 +321,7 @@ std::shared_ptr<ThrottleGroup> Throttles::group_for(std::string_view destination
                                                     std::string_view mx_host) {
   const core::TimePoint now = clock_.now();
   std::lock_guard lock(mu_);
-  const Compiled::Rule* rule = rules_->match(domain_of(destination), mx_host);
+  const Compiled::Rule* rule = rules_->match(destination, mx_host);
   std::string key = rule == nullptr ? "default:" + std::string(destination)
                     : rule->shared  ? rule->name
                                     : rule->name + ":" + std::string(destination);

@@ -60,8 +60,9 @@ const BackoffRule* find_backoff(const ThrottleConfig& c, std::string_view name) 
   return nullptr;
 }
 
-const std::vector<std::string> kBuiltinRules = {"google", "yahoo", "microsoft", "apple",
-                                                "yahoo-co-jp"};
+const std::vector<std::string> kBuiltinRules = {"google",       "yahoo",        "microsoft",
+                                                "apple",        "yahoo-co-jp",  "telegram-bot",
+                                                "vk-community", "whatsapp-number"};
 const std::vector<std::string> kBuiltinBackoff = {"gmail-unusual-rate",
                                                   "gmail-detected-message",
                                                   "yahoo-ts02",
@@ -90,6 +91,34 @@ TEST(ConfigThrottleTest, AbsentSectionGivesTheDefaults) {
     EXPECT_EQ(rule_names(t), kBuiltinRules);
     EXPECT_EQ(backoff_names(t), kBuiltinBackoff);
   }
+}
+
+TEST(ConfigThrottleTest, RulesMayBeLimitedToChannels) {
+  const auto c = load_config_string(R"(
+[[throttle.rules]]
+name = "school-bot"
+channels = ["telegram"]
+domains = ["school"]
+rate = "5/s"
+
+[[throttle.rules]]
+name = "all-viber"
+channels = ["viber"]
+rate = "10/s"
+)");
+  ASSERT_GE(c->throttle.rules.size(), 2u);
+  EXPECT_EQ(c->throttle.rules[0].channels, std::vector<Channel>{Channel::kTelegram});
+  EXPECT_EQ(c->throttle.rules[1].channels, std::vector<Channel>{Channel::kViber});
+  EXPECT_TRUE(c->throttle.rules[1].domains.empty());
+  EXPECT_NE(load_error("[[throttle.rules]]\nname = \"x\"\nchannels = [\"fax\"]\n")
+                .find("throttle.rules[0].channels[0]: unknown channel"),
+            std::string::npos);
+  EXPECT_NE(load_error("[[throttle.rules]]\nname = \"x\"\nchannels = [\"vk\", \"vk\"]\n")
+                .find("throttle.rules[0].channels[1]: duplicate channel"),
+            std::string::npos);
+  EXPECT_NE(load_error("[[throttle.rules]]\nname = \"x\"\nrate = \"1/s\"\n")
+                .find("throttle.rules[0].domains: a rule needs domains, mx_suffixes or channels"),
+            std::string::npos);
 }
 
 TEST(ConfigThrottleTest, ReadsAFullSection) {
@@ -331,9 +360,9 @@ TEST(ConfigThrottleTest, RejectsBadRules) {
        "throttle.rules[0].name", "must be 1 to 64 characters"},
       {ok + r + "name = \"a\"\ndomains = [\"b.example\"]", "throttle.rules[1].name",
        "duplicate rule name \"a\""},
-      {r + "name = \"a\"", "throttle.rules[0].domains", "a rule needs domains or mx_suffixes"},
+      {r + "name = \"a\"", "throttle.rules[0].domains", "a rule needs domains, mx_suffixes or channels"},
       {r + "name = \"a\"\ndomains = []\nmx_suffixes = []", "throttle.rules[0].domains",
-       "a rule needs domains or mx_suffixes"},
+       "a rule needs domains, mx_suffixes or channels"},
       {ok + "nmae = \"x\"", "throttle.rules[0].nmae", "unknown key"},
       {ok + "match = \"x\"", "throttle.rules[0].match", "unknown key"},
       {ok + "shared = \"yes\"", "throttle.rules[0].shared", "expected a boolean"},
@@ -663,7 +692,8 @@ rate = "1/h"
 )");
   const auto& t = c->throttle;
   EXPECT_EQ(rule_names(t), (std::vector<std::string>{"school", "google", "yahoo", "microsoft",
-                                                     "apple", "yahoo-co-jp"}));
+                                                     "apple", "yahoo-co-jp", "telegram-bot",
+                                                     "vk-community", "whatsapp-number"}));
   const auto* google = find_rule(t, "google");
   EXPECT_EQ(google->limits.connections, 2u);
   EXPECT_EQ(google->mx_suffixes, (std::vector<std::string>{".google.com"}));

@@ -104,6 +104,24 @@ TEST_F(ThrottleTest, DestinationsLandInTheFirstMatchingRule) {
                                                       "email:school.edu"}));
 }
 
+TEST_F(ThrottleTest, ChannelRulesMatchOnlyTheirChannels) {
+  core::ThrottleConfig c;
+  core::ThrottleRule bot = rule("school-bot", {"school"}, {}, {.connections = 3});
+  bot.channels = {core::Channel::kTelegram};
+  c.rules.push_back(bot);
+  core::ThrottleRule tg = rule("telegram-bot", {}, {}, {.connections = 7});
+  tg.channels = {core::Channel::kTelegram};
+  c.rules.push_back(tg);
+  make(c);
+  // The account rule first, then the channel-wide rule, per destination.
+  EXPECT_EQ(throttles_->group_for("telegram:school", "")->name(), "school-bot:telegram:school");
+  EXPECT_EQ(throttles_->group_for("telegram:news", "")->name(), "telegram-bot:telegram:news");
+  EXPECT_EQ(throttles_->group_for("telegram:news", "")->max_connections(), 7u);
+  // Other channels never match them, even with the same "domain".
+  EXPECT_EQ(throttles_->group_for("email:school", "")->name(), "default:email:school");
+  EXPECT_EQ(throttles_->group_for("viber:news", "")->name(), "default:viber:news");
+}
+
 TEST_F(ThrottleTest, MessageRateIsATokenBucketWithBurst) {
   core::ThrottleConfig c;
   c.defaults.rate = Rate{10, Duration(1000)};

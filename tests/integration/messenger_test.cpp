@@ -76,6 +76,15 @@ per_chat_interval = "1s"
 name = "school"
 token = ")" + kBotToken + R"("
 
+# The bot's bulk limit, lowered so a test can see it hold (the built-in
+# rule "telegram-bot" gives 30/s): 5/s with a burst of 2.
+[[throttle.rules]]
+name = "school-bot"
+channels = ["telegram"]
+domains = ["school"]
+rate = "5/s"
+burst = 2
+
 [viber]
 base_url = ")" + base + R"("
 [[viber.accounts]]
@@ -290,6 +299,23 @@ TEST_F(MessengerTest, TelegramSendsAtMostOneMessagePerChatPerSecond) {
     EXPECT_GE(r[i].at("t").to_number<double>() - r[i - 1].at("t").to_number<double>(), 0.95)
         << "requests " << i - 1 << " and " << i;
   }
+}
+
+TEST_F(MessengerTest, TheBotsRateLimitHoldsInEveryWindow) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(send(R"(["telegram"])",
+                       R"({"telegram_chat_id": ")" + std::to_string(4200 + i) + R"("})"));
+  }
+  for (const auto& id : ids) ASSERT_TRUE(reaches(id, "delivered")) << id;
+  ASSERT_EQ(requests("telegram", "4219", 1).size(), 1u);
+  // An upper bound only: no 1-second window holds more than rate + burst.
+  int status = -1;
+  const std::string out = testing_support::run_bounded(
+      {"/usr/bin/python3", kFakes + "/rate_check.py", stats_, "--provider", "telegram", "--key",
+       kBotToken, "--limit", "5", "--window", "1", "--burst", "2"},
+      &status, 30);
+  EXPECT_EQ(status, 0) << out;
 }
 
 TEST_F(MessengerTest, SupergroupMigrationAndWhatsappTemplateOutsideTheWindow) {
