@@ -2,8 +2,6 @@
 // (telegram.h; channels.md §1).
 #include "transports/providers/telegram.h"
 
-#include <openssl/crypto.h>
-
 #include <boost/json.hpp>
 #include <charconv>
 #include <chrono>
@@ -12,46 +10,24 @@
 #include <string>
 #include <utility>
 
+#include "transports/providers/codec_internal.h"
+
 namespace transports::providers {
 namespace {
 
 namespace json = boost::json;
+using detail::as_int64;
+using detail::as_string;
+using detail::constant_time_equal;
+using detail::from_unix_seconds;
+using detail::member;
+using detail::parse_json;
+using detail::recipient_failure;
 
 constexpr core::Channel kChannel = core::Channel::kTelegram;
 // retry_after "can be large, e.g. thousands" of seconds; a day bounds a
 // broken or hostile answer without second-guessing a real one.
 constexpr int64_t kMaxRetryAfterSeconds = 24 * 60 * 60;
-// 2200-01-01T00:00:00Z: later (or negative) times are not times, and the
-// nanosecond system_clock ends in 2262.
-constexpr int64_t kMaxUnixSeconds = 7'258'118'400;
-
-std::optional<int64_t> as_int64(const json::value* v) noexcept {
-  if (v == nullptr) return std::nullopt;
-  if (const int64_t* i = v->if_int64()) return *i;
-  if (const uint64_t* u = v->if_uint64(); u && *u <= static_cast<uint64_t>(INT64_MAX)) {
-    return static_cast<int64_t>(*u);
-  }
-  return std::nullopt;
-}
-
-const json::value* member(const json::value* v, std::string_view key) noexcept {
-  if (v == nullptr) return nullptr;
-  const json::object* o = v->if_object();
-  return o ? o->if_contains(key) : nullptr;
-}
-
-std::string_view as_string(const json::value* v) noexcept {
-  if (v == nullptr) return {};
-  const json::string* s = v->if_string();
-  return s ? std::string_view(*s) : std::string_view();
-}
-
-std::optional<json::value> parse_json(std::string_view body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return std::nullopt;
-  return v;
-}
 
 std::string lower_ascii(std::string_view s) {
   std::string out(s);
@@ -72,17 +48,6 @@ std::optional<int64_t> canonical_int64(std::string_view s) noexcept {
   return n;
 }
 
-core::TimePoint from_unix_seconds(std::optional<int64_t> s) noexcept {
-  if (!s || *s < 0 || *s > kMaxUnixSeconds) return core::TimePoint{};
-  return core::from_unix_ms(*s * 1000);
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
-  // Only the length can leak, and the secret's length is no secret.
-  if (a.size() != b.size()) return false;
-  return a.empty() || CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 json::array inline_keyboard(const templating::ButtonRows& rows) {
   json::array keyboard;
   for (const auto& row : rows) {
@@ -101,12 +66,6 @@ json::array inline_keyboard(const templating::ButtonRows& rows) {
     keyboard.emplace_back(std::move(out_row));
   }
   return keyboard;
-}
-
-SendResult recipient_failure(std::string_view enhanced, std::string text) {
-  SendResult r = failure(FailureClass::kRecipient, false, true, std::move(text));
-  r.outcome.reply.enhanced = enhanced;
-  return r;
 }
 
 SendResult forbidden(std::string_view description, std::string text) {

@@ -2,9 +2,7 @@
 // truth in channels.md §5b).
 #include "transports/providers/twilio.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <array>
@@ -13,66 +11,27 @@
 #include <string>
 #include <utility>
 
+#include "transports/providers/codec_internal.h"
+
 namespace transports::providers {
 namespace {
 
 namespace json = boost::json;
+using detail::append_form_field;
+using detail::append_percent_encoded;
+using detail::form_decode;
+using detail::hex_value;
+using detail::kBadRequest;
+using detail::kConfig;
+using detail::kProviderError;
+using detail::kRateLimited;
+using detail::make_failure;
+using Class = detail::ErrorClass;
 
 constexpr std::string_view kName = "twilio";
 constexpr uint32_t kMaxValidityPeriod = 36000;
 
 // ---- form encoding ---------------------------------------------------------
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// RFC 3986 unreserved characters stay, every other byte is %XX: UTF-8 goes
-// byte by byte, which is what Twilio decodes, and '+' or '&' in a body
-// cannot be misread.
-void append_encoded(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
-    }
-  }
-}
-
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  if (!out.empty()) out.push_back('&');
-  append_encoded(out, name);
-  out.push_back('=');
-  append_encoded(out, value);
-}
-
-// '+' is a space, %XX a byte; a '%' without two hex digits stays as it is
-// (the signature then decides whether the body is Twilio's).
-std::string form_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-               hex_value(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(s[i + 1]) << 4 | hex_value(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 std::vector<Header> parse_form(std::string_view body) {
   std::vector<Header> fields;
@@ -119,19 +78,6 @@ bool is_e164(std::string_view s) {
 
 // ---- classification ----------------------------------------------------------
 
-struct Class {
-  FailureClass cls = FailureClass::kRetry;
-  bool rate_limited = false;
-  bool blames_message = false;
-  std::string_view enhanced;  // overrides failure()'s default when not empty
-  bool recipient_blocked = false;
-  bool needs_template = false;
-};
-
-constexpr Class kRateLimited{FailureClass::kRetry, true, false, {}, false, false};
-constexpr Class kProviderError{FailureClass::kRetry, false, false, {}, false, false};
-constexpr Class kConfig{FailureClass::kConfig, false, false, {}, false, false};
-constexpr Class kBadRequest{FailureClass::kBadRequest, false, true, {}, false, false};
 constexpr Class kNoSuchNumber{FailureClass::kRecipient, false, true, "5.1.1", false, false};
 
 // Synchronous error codes (the REST answer's "code").
@@ -157,14 +103,6 @@ Class classify_status(unsigned status, bool is_json) {
   // Another 4xx: Twilio's JSON says our request was wrong; a bare one comes
   // from something in between and says nothing about the message.
   return is_json ? kBadRequest : kProviderError;
-}
-
-SendResult make_failure(const Class& c, std::string text) {
-  SendResult r = failure(c.cls, c.rate_limited, c.blames_message, std::move(text));
-  if (!c.enhanced.empty()) r.outcome.reply.enhanced = std::string(c.enhanced);
-  r.recipient_blocked = c.recipient_blocked;
-  r.needs_template = c.needs_template;
-  return r;
 }
 
 // Asynchronous codes (a status callback's ErrorCode), with Twilio's names
@@ -239,7 +177,7 @@ HttpRequest twilio_send_request(std::string_view account_sid, std::string_view a
   HttpRequest req;
   req.method = "POST";
   req.target = "/2010-04-01/Accounts/";
-  append_encoded(req.target, account_sid);
+  append_percent_encoded(req.target, account_sid);
   req.target += "/Messages.json";
   const std::string credentials = std::string(account_sid) + ":" + std::string(auth_token);
   req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
@@ -247,12 +185,12 @@ HttpRequest twilio_send_request(std::string_view account_sid, std::string_view a
       "Authorization",
       "Basic " + base64(reinterpret_cast<const unsigned char*>(credentials.data()), credentials.size()));
 
-  append_field(req.body, "To", to_e164);
-  append_field(req.body, is_messaging_service_sid(from) ? "MessagingServiceSid" : "From", from);
-  append_field(req.body, "Body", r.text);
-  if (!status_callback_url.empty()) append_field(req.body, "StatusCallback", status_callback_url);
+  append_form_field(req.body, "To", to_e164);
+  append_form_field(req.body, is_messaging_service_sid(from) ? "MessagingServiceSid" : "From", from);
+  append_form_field(req.body, "Body", r.text);
+  if (!status_callback_url.empty()) append_form_field(req.body, "StatusCallback", status_callback_url);
   if (o.validity_period_s > 0) {
-    append_field(req.body, "ValidityPeriod",
+    append_form_field(req.body, "ValidityPeriod",
                  std::to_string(std::min(o.validity_period_s, kMaxValidityPeriod)));
   }
   return req;
@@ -306,15 +244,7 @@ std::string twilio_signature(std::string_view auth_token, std::string_view url,
     data += p->second;
   }
   std::array<unsigned char, 20> mac{};
-  unsigned len = 0;
-  static const unsigned char kEmpty = 0;
-  const void* key = auth_token.empty() ? static_cast<const void*>(&kEmpty) : auth_token.data();
-  if (HMAC(EVP_sha1(), key, static_cast<int>(auth_token.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(),
-           &len) == nullptr ||
-      len != mac.size()) {
-    return {};
-  }
+  if (!detail::hmac(detail::Digest::kSha1, auth_token, data, mac)) return {};
   return base64(mac.data(), mac.size());
 }
 
@@ -330,8 +260,7 @@ CallbackResult twilio_callback(const CallbackRequest& req, std::string_view auth
   const std::string expected = auth_token.empty() ? std::string() : twilio_signature(auth_token, req.url, fields);
   // Both are Base64 of 20 bytes, so equal lengths leak nothing; the bytes
   // are compared in constant time.
-  if (expected.empty() || given.size() != expected.size() ||
-      CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
+  if (expected.empty() || !detail::constant_time_equal(given, expected)) {
     out.status = 403;
     out.error = "twilio: missing or wrong x-twilio-signature";
     return out;

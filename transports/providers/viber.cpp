@@ -2,7 +2,6 @@
 // channels.md §2).
 #include "transports/providers/viber.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -13,37 +12,21 @@
 #include <string>
 #include <utility>
 
+#include "transports/providers/codec_internal.h"
+
 namespace transports::providers {
 namespace {
 
 namespace json = boost::json;
+using detail::as_int64;
+using detail::as_string;
+using detail::constant_time_equal;
+using detail::member;
+using detail::parse_json;
+using detail::recipient_failure;
 
 constexpr core::Channel kChannel = core::Channel::kViber;
-// 2200-01-01T00:00:00Z: later (or negative) times are not times, and the
-// nanosecond system_clock ends in 2262.
-constexpr int64_t kMaxUnixMs = 7'258'118'400'000;
 constexpr int kGridColumns = 6;
-
-const json::value* member(const json::value* v, std::string_view key) noexcept {
-  if (v == nullptr) return nullptr;
-  const json::object* o = v->if_object();
-  return o ? o->if_contains(key) : nullptr;
-}
-
-std::string_view as_string(const json::value* v) noexcept {
-  if (v == nullptr) return {};
-  const json::string* s = v->if_string();
-  return s ? std::string_view(*s) : std::string_view();
-}
-
-std::optional<int64_t> as_int64(const json::value* v) noexcept {
-  if (v == nullptr) return std::nullopt;
-  if (const int64_t* i = v->if_int64()) return *i;
-  if (const uint64_t* u = v->if_uint64(); u && *u <= static_cast<uint64_t>(INT64_MAX)) {
-    return static_cast<int64_t>(*u);
-  }
-  return std::nullopt;
-}
 
 // The message token's exact digits. Boost.JSON keeps integers that fit 64
 // bits as int64/uint64 (never a double), so to_string gives back what
@@ -61,23 +44,6 @@ std::string token_text(const json::value* v) {
     return std::string(s);
   }
   return {};
-}
-
-std::optional<json::value> parse_json(std::string_view body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return std::nullopt;
-  return v;
-}
-
-core::TimePoint event_time(std::optional<int64_t> ms) noexcept {
-  if (!ms || *ms < 0 || *ms > kMaxUnixMs) return core::TimePoint{};
-  return core::from_unix_ms(*ms);
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  return a.empty() || CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 json::object keyboard(const templating::ButtonRows& rows) {
@@ -105,12 +71,6 @@ json::object keyboard(const templating::ButtonRows& rows) {
     }
   }
   return json::object{{"Type", "keyboard"}, {"DefaultHeight", false}, {"Buttons", std::move(buttons)}};
-}
-
-SendResult recipient_failure(std::string_view enhanced, std::string text) {
-  SendResult r = failure(FailureClass::kRecipient, false, true, std::move(text));
-  r.outcome.reply.enhanced = enhanced;
-  return r;
 }
 
 SendResult classify_status(int64_t status, std::string text) {
@@ -200,14 +160,7 @@ std::string viber_signature(std::string_view token, std::string_view body) {
            reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len) == nullptr) {
     return {};
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * len);
-  for (unsigned int i = 0; i < len; ++i) {
-    hex.push_back(kHex[mac[i] >> 4]);
-    hex.push_back(kHex[mac[i] & 0xF]);
-  }
-  return hex;
+  return detail::hex_lower(mac, len);
 }
 
 CallbackResult viber_callback(const CallbackRequest& req, std::string_view token) {
@@ -247,7 +200,7 @@ CallbackResult viber_callback(const CallbackRequest& req, std::string_view token
     r.channel = kChannel;
     r.kind = kind;
     r.recipient = std::string(user);
-    r.at = event_time(timestamp);
+    r.at = detail::from_unix_millis(timestamp);
     r.event_id = suffix ? base_id + ":" + std::string(receipt_kind_name(kind)) : base_id;
     return r;
   };

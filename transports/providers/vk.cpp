@@ -1,7 +1,6 @@
 // transports/providers/vk.cpp: the VK API codec (vk.h; channels.md §3).
 #include "transports/providers/vk.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <boost/json.hpp>
@@ -10,72 +9,29 @@
 #include <string>
 #include <utility>
 
+#include "transports/providers/codec_internal.h"
+
 namespace transports::providers {
 namespace {
 
 namespace json = boost::json;
+using detail::as_int64;
+using detail::as_string;
+using detail::constant_time_equal;
+using detail::from_unix_seconds;
+using detail::member;
+using detail::parse_json;
 
 constexpr core::Channel kChannel = core::Channel::kVk;
-// 2200-01-01T00:00:00Z: later (or negative) times are not times, and the
-// nanosecond system_clock ends in 2262.
-constexpr int64_t kMaxUnixSeconds = 7'258'118'400;
-
-const json::value* member(const json::value* v, std::string_view key) noexcept {
-  if (v == nullptr) return nullptr;
-  const json::object* o = v->if_object();
-  return o ? o->if_contains(key) : nullptr;
-}
-
-std::string_view as_string(const json::value* v) noexcept {
-  if (v == nullptr) return {};
-  const json::string* s = v->if_string();
-  return s ? std::string_view(*s) : std::string_view();
-}
-
-std::optional<int64_t> as_int64(const json::value* v) noexcept {
-  if (v == nullptr) return std::nullopt;
-  if (const int64_t* i = v->if_int64()) return *i;
-  if (const uint64_t* u = v->if_uint64(); u && *u <= static_cast<uint64_t>(INT64_MAX)) {
-    return static_cast<int64_t>(*u);
-  }
-  return std::nullopt;
-}
-
-std::optional<json::value> parse_json(std::string_view body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return std::nullopt;
-  return v;
-}
-
-core::TimePoint from_unix_seconds(std::optional<int64_t> s) noexcept {
-  if (!s || *s < 0 || *s > kMaxUnixSeconds) return core::TimePoint{};
-  return core::from_unix_ms(*s * 1000);
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  return a.empty() || CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 // application/x-www-form-urlencoded: everything but the unreserved set is
 // %XX (a space too: "%20" decodes the same as "+" and cannot be misread).
+// The names are our own literals and go out as they are.
 void append_form(std::string& out, std::string_view name, std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   if (!out.empty()) out.push_back('&');
   out.append(name);
   out.push_back('=');
-  for (const char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
-    }
-  }
+  detail::append_percent_encoded(out, value);
 }
 
 std::string keyboard(const templating::ButtonRows& rows) {
@@ -105,8 +61,7 @@ std::string keyboard(const templating::ButtonRows& rows) {
 }
 
 SendResult recipient_failure(std::string_view enhanced, bool blocked, std::string text) {
-  SendResult r = failure(FailureClass::kRecipient, false, true, std::move(text));
-  r.outcome.reply.enhanced = enhanced;
+  SendResult r = detail::recipient_failure(enhanced, std::move(text));
   r.recipient_blocked = blocked;
   return r;
 }
@@ -164,13 +119,7 @@ std::string body_digest(std::string_view body) {
   if (EVP_Digest(body.data(), body.size(), digest, &len, EVP_sha256(), nullptr) != 1 || len < 16) {
     return std::to_string(body.size());
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < 16; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xF]);
-  }
-  return hex;
+  return detail::hex_lower(digest, 16);
 }
 
 }  // namespace

@@ -3,8 +3,6 @@
 #include "transports/providers/whatsapp.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <array>
 #include <boost/json.hpp>
@@ -13,31 +11,28 @@
 #include <string>
 #include <utility>
 
+#include "transports/providers/codec_internal.h"
+
 namespace transports::providers {
 namespace {
 
 namespace json = boost::json;
+using detail::constant_time_equal;
+using detail::form_decode;
+using detail::hex_value;
+using detail::kBadRequest;
+using detail::kConfig;
+using detail::kProviderError;
+using detail::kRateLimited;
+using detail::make_failure;
+using detail::member;
+using Class = detail::ErrorClass;
 
 constexpr std::string_view kName = "whatsapp";
 
 // ---- classification -------------------------------------------------------
 
-// What one error code means, in the terms of failure() plus the fields
-// failure() leaves to the codec.
-struct Class {
-  FailureClass cls = FailureClass::kRetry;
-  bool rate_limited = false;
-  bool blames_message = false;
-  std::string_view enhanced;  // overrides failure()'s default when not empty
-  bool recipient_blocked = false;
-  bool needs_template = false;
-};
-
-constexpr Class kRateLimited{FailureClass::kRetry, true, false, {}, false, false};
 constexpr Class kRateLimitedForRecipient{FailureClass::kRetry, true, true, {}, false, false};
-constexpr Class kProviderError{FailureClass::kRetry, false, false, {}, false, false};
-constexpr Class kConfig{FailureClass::kConfig, false, false, {}, false, false};
-constexpr Class kBadRequest{FailureClass::kBadRequest, false, true, {}, false, false};
 
 // channels.md §4's table, row by row. The reasons for the rows that are a
 // choice are in whatsapp.h.
@@ -105,28 +100,10 @@ Class classify_status(unsigned status, bool has_code) {
   return kProviderError;
 }
 
-SendResult make_failure(const Class& c, std::string text) {
-  SendResult r = failure(c.cls, c.rate_limited, c.blames_message, std::move(text));
-  if (!c.enhanced.empty()) r.outcome.reply.enhanced = std::string(c.enhanced);
-  r.recipient_blocked = c.recipient_blocked;
-  r.needs_template = c.needs_template;
-  return r;
-}
-
 // ---- JSON helpers (any document shape; nothing throws) ---------------------
 
-const json::value* member(const json::value* v, std::string_view key) {
-  if (v == nullptr) return nullptr;
-  const json::object* o = v->if_object();
-  if (o == nullptr) return nullptr;
-  return o->if_contains(key);
-}
-
 std::string_view string_member(const json::value* v, std::string_view key) {
-  const json::value* m = member(v, key);
-  if (m == nullptr) return {};
-  if (const json::string* s = m->if_string()) return *s;
-  return {};
+  return detail::as_string(member(v, key));
 }
 
 const json::array* array_member(const json::value* v, std::string_view key) {
@@ -199,23 +176,10 @@ using Sha256 = std::array<unsigned char, 32>;
 
 Sha256 hmac_sha256(std::string_view key, std::string_view data) {
   Sha256 out{};
-  unsigned len = 0;
-  static const unsigned char kEmpty = 0;
-  const void* k = key.empty() ? static_cast<const void*>(&kEmpty) : key.data();
-  const auto* d = reinterpret_cast<const unsigned char*>(data.empty() ? "" : data.data());
-  if (HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, data.size(), out.data(), &len) ==
-          nullptr ||
-      len != out.size()) {
+  if (!detail::hmac(detail::Digest::kSha256, key, data, out)) {
     out.fill(0);  // cannot match a real signature's 32 random-looking bytes
   }
   return out;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // "sha256=<64 hex>" against HMAC-SHA256(secret, body). The hex is decoded
@@ -238,30 +202,7 @@ bool signature_ok(std::string_view header, std::string_view secret, std::string_
   return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
 
-bool equal_secret(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 // ---- the GET subscription check -----------------------------------------------
-
-// application/x-www-form-urlencoded value: '+' is a space, %XX a byte; a
-// '%' without two hex digits stays as it is.
-std::string url_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-               hex_value(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(s[i + 1]) << 4 | hex_value(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 // The first value of `name` in the target's query, decoded; none when the
 // name is absent.
@@ -275,8 +216,8 @@ std::optional<std::string> query_param(std::string_view target, std::string_view
     const std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const size_t eq = pair.find('=');
-    if (url_decode(pair.substr(0, eq)) != name) continue;
-    return eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
+    if (form_decode(pair.substr(0, eq)) != name) continue;
+    return eq == std::string_view::npos ? std::string() : form_decode(pair.substr(eq + 1));
   }
   return std::nullopt;
 }
@@ -287,7 +228,7 @@ CallbackResult verify_subscription(std::string_view target, std::string_view ver
   const std::optional<std::string> token = query_param(target, "hub.verify_token");
   const std::optional<std::string> challenge = query_param(target, "hub.challenge");
   if (verify_token.empty() || mode != "subscribe" || !token || !challenge ||
-      !equal_secret(*token, verify_token)) {
+      !constant_time_equal(*token, verify_token)) {
     out.status = 403;
     out.error = "whatsapp: subscription check with a wrong verify token or mode";
     return out;
