@@ -272,7 +272,13 @@ class ProviderTransport final : public Transport,
                         {"reply", reply_line(sr.outcome.reply)}});
     }
     sr.outcome.peer = peer_;
-    if (sr.outcome.kind == OutcomeKind::kDelivered) sr.outcome.provider_ref = sr.provider_ref;
+    // Kept with the message only where receipts will come for it (Viber,
+    // WhatsApp, Twilio): Telegram and VK send none, so storing their ids
+    // would cost a write per message for nothing (the reply text has it).
+    if (sr.outcome.kind == OutcomeKind::kDelivered && channel_ != core::Channel::kTelegram &&
+        channel_ != core::Channel::kVk) {
+      sr.outcome.provider_ref = sr.provider_ref;
+    }
     call.state->finish(call.index, std::move(sr.outcome));
   }
 
