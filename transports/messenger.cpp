@@ -31,10 +31,6 @@ using Steady = std::chrono::steady_clock;
 
 namespace {
 
-bool listed(const std::vector<std::string>& list, std::string_view v) {
-  return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
-}
-
 // The value at a dotted path of the message's variables ("order.id"), as
 // text: strings as they are, numbers and booleans as JSON writes them;
 // empty when absent.
@@ -123,7 +119,7 @@ class ProviderTransport final : public Transport,
 
   const core::ChannelAccount* select(const core::MessageRecord& r) const {
     for (const core::ChannelAccount& a : config_.accounts) {
-      if (listed(a.tenants, r.tenant) && listed(a.categories, r.request.category)) return &a;
+      if (account_serves(a.tenants, a.categories, r)) return &a;
     }
     return nullptr;
   }
@@ -307,6 +303,14 @@ std::vector<ChannelEntry> entries(const core::Config& c) {
 }
 
 }  // namespace
+
+bool account_serves(const std::vector<std::string>& tenants,
+                    const std::vector<std::string>& categories, const core::MessageRecord& record) {
+  auto listed = [](const std::vector<std::string>& list, std::string_view v) {
+    return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
+  };
+  return listed(tenants, record.tenant) && listed(categories, record.request.category);
+}
 
 bool any_provider_configured(const core::Config& config) noexcept {
   const auto all = entries(config);

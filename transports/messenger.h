@@ -52,6 +52,12 @@ core::Result<std::shared_ptr<Transport>> make_provider_transport(
     core::Channel channel, const core::ProviderConfig& config, std::string_view key,
     std::shared_ptr<HttpClient> http, boost::asio::any_io_executor executor);
 
+// Whether an account with these lists serves `record`: its tenant and its
+// category are listed (an empty list serves all). The one selection rule of
+// every provider account and SMPP bind.
+bool account_serves(const std::vector<std::string>& tenants,
+                    const std::vector<std::string>& categories, const core::MessageRecord& record);
+
 // Whether any of the providers has an account (so an HTTP client is needed).
 bool any_provider_configured(const core::Config& config) noexcept;
 

@@ -14,10 +14,6 @@
 namespace transports::smpp {
 namespace {
 
-bool listed(const std::vector<std::string>& list, std::string_view v) {
-  return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
-}
-
 struct Route {
   std::string name;
   const std::vector<std::string>* tenants = nullptr;
@@ -74,7 +70,7 @@ class Channel final : public SmsChannel {
 
   std::string destination(const core::MessageRecord& r, core::Channel) const override {
     for (const Route& route : routes_) {
-      if (listed(*route.tenants, r.tenant) && listed(*route.categories, r.request.category)) {
+      if (account_serves(*route.tenants, *route.categories, r)) {
         return "sms:" + route.name;
       }
     }
