@@ -513,6 +513,8 @@ std::shared_ptr<const Config> load_config_string(std::string_view text, const st
   section(root, "listener",
           [&](Section& s) { read_listener(s, config->listener, config->tenants); });
   section(root, "accounting", [&](Section& s) { read_accounting(s, config->accounting); });
+  section(root, "inbound", [&](Section& s) { read_inbound(s, config->inbound); });
+  section(root, "bounces", [&](Section& s) { read_bounces(s, config->bounces); });
   section(root, "throttle", [&](Section& s) { read_throttle(s, config->throttle); });
   section(root, "dkim", [&](Section& s) { read_dkim(s, config->dkim, config->retry); });
   section(root, "http", [&](Section& s) { read_http(s, config->http); });
@@ -521,6 +523,7 @@ std::shared_ptr<const Config> load_config_string(std::string_view text, const st
   // [throttle.default]'s unset rates get their defaults, and the built-in
   // provider rules go after the configured ones (config_throttle.cpp).
   complete_throttle(config->throttle);
+  complete_inbound(*config);
   // Clients of listener.networks relay as the first configured tenant when
   // the file names none (a config-less start has only "default").
   if (config->listener.network_tenant.empty() && !config->tenants.empty())

@@ -273,6 +273,39 @@ struct ListenerConfig {
   Duration data_timeout{600'000};
 };
 
+// [inbound] — what the SMTP listener receives from anyone (issue #7):
+// delivery status notifications (bounces), complaint (ARF/JMRP) reports and
+// mailto unsubscribes. Mail to any address at `domains`, or to one of
+// `addresses`, is accepted from any client (the null sender included),
+// stored durably before the 250, then parsed and matched to the message it
+// is about. Every other recipient from a client that may not relay gets
+// "550 5.7.1": the listener is never an open relay. The domain of the
+// return path (smtp.return_path) and email.unsubscribe_mailto are added to
+// these on load when they name a fixed domain, so VERP bounces and mailto
+// unsubscribes work without repeating them here.
+struct InboundConfig {
+  std::vector<std::string> domains;    // lower case, no trailing dot
+  std::vector<std::string> addresses;  // lower case
+  // Reports waiting to be processed after a crash are taken this many at
+  // a time; also the most processed in one spool transaction.
+  uint32_t batch = 256;
+};
+
+// [bounces] — how refusals and reports turn into suppressions (issue #7).
+struct BouncesConfig {
+  // Classifier rules (mta/bounce/classify.h format); empty: the built-in
+  // rules for Gmail, Yahoo, Outlook, mail.ru and Yandex replies.
+  std::string rules_file;
+  // Hard categories (bad-mailbox, bad-domain, inactive-mailbox) suppress
+  // the address on the first bounce. Soft ones (quota-issues) suppress
+  // after this many bounces of the address within soft_window.
+  uint32_t soft_limit = 3;
+  Duration soft_window{7LL * 24 * 3600 * 1000};
+  // Messenger recipients who block the bot / unsubscribe on a channel are
+  // suppressed on it (reason unsubscribed) until they come back.
+  bool suppress_blocked = true;
+};
+
 // [accounting] — one JSON line per delivery attempt.
 struct AccountingConfig {
   bool enabled = true;
@@ -536,6 +569,8 @@ struct Config {
   DnsConfig dns;
   SmtpConfig smtp;
   ListenerConfig listener;
+  InboundConfig inbound;
+  BouncesConfig bounces;
   AccountingConfig accounting;
   ThrottleConfig throttle;
   DkimConfig dkim;

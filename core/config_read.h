@@ -164,6 +164,14 @@ void read_http(Section& s, HttpConfig& c);
 // REQUIRES: config.tenants is complete (accounts name tenants).
 void read_channels(const toml::table& root, Section& top, Config& config);
 
+// ---- [inbound] and [bounces], in config_feedback.cpp ----
+
+void read_inbound(Section& s, InboundConfig& c);
+void read_bounces(Section& s, BouncesConfig& c);
+// Adds the return path's fixed domain and the mailto unsubscribe address
+// to [inbound] (after every section is read).
+void complete_inbound(Config& config);
+
 // ---- [throttle], in config_throttle.cpp ----
 
 // Reads [throttle] as written: absent keys keep what *c holds, nothing

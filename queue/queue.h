@@ -37,6 +37,7 @@
 #include "core/id.h"
 #include "core/message.h"
 #include "core/result.h"
+#include "core/suppression.h"
 #include "queue/store.h"
 
 namespace queue {
@@ -162,6 +163,79 @@ struct ReceiptUpdate {
 struct ReceiptStats {
   size_t applied = 0;  // changed a message
   size_t ignored = 0;  // unknown ref, or not forward (duplicate, out of order, already final)
+};
+
+// ---- after sending (issue #7) ------------------------------------------------
+
+// A report the SMTP listener accepted for an [inbound] address (a DSN, a
+// complaint, a mailto unsubscribe), kept until it has been processed.
+struct InboundReport {
+  core::Id id;  // assigned when stored
+  core::TimePoint received_at{};
+  std::string mail_from;
+  std::vector<std::string> rcpt_to;
+  std::string client_ip;
+  std::string helo;
+  std::string data;
+  uint32_t attempts = 0;  // processing attempts that did not finish
+};
+
+// One thing learned after sending, applied with others in one transaction
+// (Spool::apply_feedback). What each kind does:
+//   kSuppress     puts `suppression` (replacing an entry with the same key)
+//   kUnsuppress   removes suppression.tenant/channel/address entries; with
+//                 suppression.category empty every category, else that one;
+//                 with `only_reason`, only entries of that reason
+//   kSoftBounce   counts a soft bounce of suppression.tenant/channel/address;
+//                 the soft_limit-th within soft_window puts `suppression`
+//   kBounced      message `id`, if delivered, becomes failed with `bounce`
+//                 (a DSN after the next hop accepted it); a message already
+//                 failed or complained is left alone (a second DSN)
+//   kComplained   message `id`, if delivered or failed, becomes complained
+//   kNote         message `id` gets an event with its current status
+//   kInboundStore stores `inbound` (its id is assigned at submission)
+//   kInboundDone  deletes inbound report `id` (processed)
+// A message `id` that is unknown (purged) is skipped: applied = false.
+struct Feedback {
+  enum class Kind : uint8_t {
+    kSuppress = 1,
+    kUnsuppress,
+    kSoftBounce,
+    kBounced,
+    kComplained,
+    kNote,
+    kInboundStore,
+    kInboundDone,
+  };
+  Kind kind = Kind::kNote;
+  core::Suppression suppression;
+  std::optional<core::SuppressionReason> only_reason;  // kUnsuppress
+  uint32_t soft_limit = 3;                             // kSoftBounce
+  core::Duration soft_window{7LL * 24 * 3600 * 1000};  // kSoftBounce
+  core::Id id;
+  std::string detail;                  // event text
+  std::optional<core::Bounce> bounce;  // kBounced
+  InboundReport inbound;               // kInboundStore
+};
+
+struct FeedbackOutcome {
+  bool applied = false;     // something changed
+  size_t removed = 0;       // kUnsuppress: entries removed
+  bool suppressed = false;  // kSoftBounce: the limit was reached (the entry was put)
+  std::optional<core::MessageStatus> status;  // message kinds: its status afterwards
+  std::string tenant;                          // message kinds: the message's tenant
+  core::Id id;                                 // kInboundStore: the report's id
+};
+
+// GET /v1/suppressions: a tenant's entries in key order (channel, address,
+// category), filtered; `after` is the last entry of the previous page.
+struct SuppressionQuery {
+  std::string tenant;
+  std::string channel;   // empty: any
+  std::string address;   // empty: any (normalized by the caller)
+  std::string category;  // empty: any
+  std::optional<core::Suppression> after;
+  size_t limit = 100;
 };
 
 struct DestinationCount {
@@ -292,6 +366,27 @@ class Spool {
   core::Result<std::optional<core::MessageRecord>> find_by_ref(core::Channel channel,
                                                                std::string_view ref) const;
 
+  // Suppressions, soft-bounce counts, message statuses changed by bounces
+  // and complaints, and inbound reports (Feedback), in one transaction.
+  // `done` gets one outcome per item, in order (or the commit's error for
+  // all of them). Suppressions put or removed are visible to
+  // find_suppression() before `done` runs.
+  void apply_feedback(std::vector<Feedback> items,
+                      std::function<void(core::Result<std::vector<FeedbackOutcome>>)> done);
+  // The entry that forbids sending `category` mail to `address` on
+  // `channel` for `tenant`: (channel, category), (channel, "*"), ("*",
+  // category), ("*", "*"), the first that exists. `address` is normalized
+  // (core::normalize_address). Cheap when nothing matches: an in-memory
+  // filter of every suppressed (tenant, channel, address) answers without
+  // touching the store, so the hot path may ask for every message.
+  core::Result<std::optional<core::Suppression>> find_suppression(std::string_view tenant,
+                                                                  std::string_view channel,
+                                                                  std::string_view address,
+                                                                  std::string_view category) const;
+  core::Result<std::vector<core::Suppression>> list_suppressions(const SuppressionQuery& q) const;
+  // Inbound reports not yet processed (oldest first), at most `max`.
+  core::Result<std::vector<InboundReport>> pending_inbound(size_t max) const;
+
   core::Result<Counts> counts() const;
   SpoolStats stats() const;
 
@@ -311,6 +406,7 @@ class Spool {
   core::Result<StoredTemplate> put_template_sync(std::string tenant, std::string id,
                                                  core::TemplateSource source);
   core::Result<StoredTemplate> delete_template_sync(std::string tenant, std::string id);
+  core::Result<std::vector<FeedbackOutcome>> apply_feedback_sync(std::vector<Feedback> items);
 
  private:
   class Impl;

@@ -106,6 +106,7 @@ size_t op_weight(const Op& op) noexcept {
                         [](const LeaseOp& o) { return std::max<size_t>(1, o.request.max); },
                         [](const ApplyOp& o) { return std::max<size_t>(1, o.transitions.size()); },
                         [](const ReceiptOp& o) { return std::max<size_t>(1, o.updates.size()); },
+                        [](const FeedbackOp& o) { return std::max<size_t>(1, o.items.size()); },
                         [](const PurgeOp& o) { return std::max<size_t>(1, o.max); },
                         [](const auto&) { return size_t{1}; },
                     },
@@ -143,6 +144,9 @@ void fail_op(Op& op, const core::Error& e) {
                  [&](ReceiptOp& o) {
                    if (o.done) o.done(e);
                  },
+                 [&](FeedbackOp& o) {
+                   if (o.done) o.done(e);
+                 },
              },
              op);
 }
@@ -178,6 +182,9 @@ void complete_op(Op& op) {
                  },
                  [](ReceiptOp& o) {
                    if (o.done) o.done(o.stats);
+                 },
+                 [](FeedbackOp& o) {
+                   if (o.done) o.done(std::move(o.outcomes));
                  },
                  [](TemplateOp& o) {
                    if (o.done) o.done(std::move(o.result));
@@ -261,6 +268,7 @@ class Spool::Impl {
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> ops_committed_{0};
   std::atomic<uint64_t> writer_cpu_ns_{0};
+  detail::SuppressionFilter suppressions_;
 
  private:
   void run();
@@ -312,6 +320,10 @@ core::Status Spool::Impl::open() {
     format::put_be32(buf, format::kFormatVersion);
     return txn.put(Table::kMeta, format::kMetaFormatKey, std::string_view(buf, 4));
   });
+  if (!st) return st;
+
+  st = store_->read(
+      [&](ReadTxn& txn) { return detail::load_suppression_filter(txn, suppressions_); });
   if (!st) return st;
 
   size_t total = 0;
@@ -433,6 +445,8 @@ void Spool::Impl::run_group(std::vector<Op>& group) {
   metrics_.group_ops->observe(static_cast<double>(live_.size()));
   for (Op* op : live_) {
     if (auto* a = std::get_if<detail::ApplyOp>(op)) metrics_.stale_transitions->inc(a->stale);
+    // Committed: find_suppression sees the change before the caller hears of it.
+    if (auto* f = std::get_if<detail::FeedbackOp>(op)) suppressions_.apply(f->filter_deltas);
     detail::complete_op(*op);
   }
 }
@@ -457,6 +471,7 @@ core::Status Spool::Impl::commit(const std::vector<Op*>& live, core::TimePoint n
                          [&](detail::PurgeOp& o) { return ops.purge(o); },
                          [&](detail::TemplateOp& o) { return ops.put_template(o); },
                          [&](detail::ReceiptOp& o) { return ops.apply_receipts(o); },
+                         [&](detail::FeedbackOp& o) { return ops.feedback(o); },
                      },
                      *op);
       if (!s) return s;
@@ -529,6 +544,38 @@ void Spool::apply_receipts(std::vector<ReceiptUpdate> updates,
   op.updates = std::move(updates);
   op.done = std::move(done);
   impl_->submit(std::move(op));
+}
+
+void Spool::apply_feedback(std::vector<Feedback> items,
+                           std::function<void(core::Result<std::vector<FeedbackOutcome>>)> done) {
+  detail::FeedbackOp op;
+  for (Feedback& f : items) {
+    if (f.kind == Feedback::Kind::kInboundStore) f.inbound.id = impl_->ids_.next();
+  }
+  op.items = std::move(items);
+  op.done = std::move(done);
+  impl_->submit(std::move(op));
+}
+
+core::Result<std::vector<FeedbackOutcome>> Spool::apply_feedback_sync(std::vector<Feedback> items) {
+  return impl_->wait<std::vector<FeedbackOutcome>>(
+      [&](auto cb) { apply_feedback(std::move(items), std::move(cb)); });
+}
+
+core::Result<std::optional<core::Suppression>> Spool::find_suppression(
+    std::string_view tenant, std::string_view channel, std::string_view address,
+    std::string_view category) const {
+  return detail::read_suppression(*impl_->store_, impl_->suppressions_, tenant, channel, address,
+                                  category);
+}
+
+core::Result<std::vector<core::Suppression>> Spool::list_suppressions(
+    const SuppressionQuery& q) const {
+  return detail::read_suppressions(*impl_->store_, q);
+}
+
+core::Result<std::vector<InboundReport>> Spool::pending_inbound(size_t max) const {
+  return detail::read_inbound(*impl_->store_, max);
 }
 
 core::Result<std::optional<core::MessageRecord>> Spool::find_by_ref(core::Channel channel,

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -178,8 +179,16 @@ struct ReceiptOp {
   std::function<void(core::Result<ReceiptStats>)> done;
   ReceiptStats stats;
 };
+struct FeedbackOp {
+  std::vector<Feedback> items;
+  std::function<void(core::Result<std::vector<FeedbackOutcome>>)> done;
+  std::vector<FeedbackOutcome> outcomes;
+  // Suppression filter changes to make once committed: +1 for a key put
+  // that was new, -1 for a key removed (SuppressionFilter::key_hash).
+  std::vector<std::pair<uint64_t, int>> filter_deltas;
+};
 using Op = std::variant<EnqueueOp, CancelOp, LeaseOp, ApplyOp, ReclaimOp, PurgeOp, TemplateOp,
-                        ReceiptOp>;
+                        ReceiptOp, FeedbackOp>;
 
 // How much of a group an op uses up (group_commit_max_ops counts items).
 size_t op_weight(const Op& op) noexcept;
@@ -220,6 +229,7 @@ class TxnOps {
   core::Status purge(PurgeOp& op);
   core::Status put_template(TemplateOp& op);  // spool_templates.cpp
   core::Status apply_receipts(ReceiptOp& op);  // spool_receipts.cpp
+  core::Status feedback(FeedbackOp& op);       // spool_feedback.cpp
 
  private:
   // Loads the record; nullopt when absent. Corrupt records are store errors
@@ -236,6 +246,11 @@ class TxnOps {
       std::unordered_map<core::Id, std::shared_ptr<const core::Content>, core::IdHash>& contents);
   core::Status apply_one(const Transition& t, ApplyOp& op);
   core::Status finish(core::MessageRecord& r, core::MessageStatus status);
+  // spool_feedback.cpp
+  core::Status suppress(const core::Suppression& s, FeedbackOp& op, FeedbackOutcome& out);
+  core::Status unsuppress(const Feedback& f, FeedbackOp& op, FeedbackOutcome& out);
+  core::Status soft_bounce(const Feedback& f, FeedbackOp& op, FeedbackOutcome& out);
+  core::Status message_feedback(const Feedback& f, FeedbackOutcome& out);
 
   WriteTxn& txn_;
   WriterScratch& s_;
@@ -243,6 +258,41 @@ class TxnOps {
   core::TimePoint now_;
   int64_t now_ms_;
 };
+
+// ---- suppressions (spool_feedback.cpp) --------------------------------------
+
+// Which (tenant, channel, address) have any suppression, as a count of
+// entries per 64-bit hash, so Spool::find_suppression answers "no" from
+// memory for almost every message. A hash collision only costs a store
+// read. Built at open, changed after each commit. Thread-safe.
+class SuppressionFilter {
+ public:
+  static uint64_t key_hash(std::string_view tenant, std::string_view channel,
+                           std::string_view address) noexcept;
+  bool maybe(uint64_t h) const;
+  void apply(const std::vector<std::pair<uint64_t, int>>& deltas);
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, uint32_t> counts_;  // GUARDED_BY(mu_)
+};
+
+// tenant '\0' channel '\0' address '\0' category
+std::string suppression_key(std::string_view tenant, std::string_view channel,
+                            std::string_view address, std::string_view category);
+core::Result<core::Suppression> decode_suppression(std::string_view key, std::string_view value);
+// Fills `filter` from Table::kSuppressions.
+core::Status load_suppression_filter(ReadTxn& txn, SuppressionFilter& filter);
+core::Result<std::optional<core::Suppression>> read_suppression(const Store& store,
+                                                                const SuppressionFilter& filter,
+                                                                std::string_view tenant,
+                                                                std::string_view channel,
+                                                                std::string_view address,
+                                                                std::string_view category);
+core::Result<std::vector<core::Suppression>> read_suppressions(const Store& store,
+                                                               const SuppressionQuery& q);
+core::Result<std::vector<InboundReport>> read_inbound(const Store& store, size_t max);
 
 // Key of Table::kRefs: the channel byte, then the provider's ref.
 inline std::string ref_key(core::Channel channel, std::string_view ref) {

@@ -29,6 +29,12 @@ std::string_view table_name(Table t) noexcept {
       return "templates";
     case Table::kRefs:
       return "refs";
+    case Table::kSuppressions:
+      return "suppressions";
+    case Table::kSoftBounces:
+      return "soft_bounces";
+    case Table::kInbound:
+      return "inbound";
   }
   return "unknown";
 }

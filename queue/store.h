@@ -34,8 +34,11 @@ enum class Table : uint8_t {
   kMeta = 8,         // "format" -> version, ...
   kTemplates = 9,    // tenant '\0' id '\0' version(4 BE) -> TemplateRecord
   kRefs = 10,        // channel(1) provider_ref -> id(16): provider receipts find their message
+  kSuppressions = 11,  // tenant '\0' channel '\0' address '\0' category -> SuppressionRecord
+  kSoftBounces = 12,   // tenant '\0' channel '\0' address -> SoftBounceRecord
+  kInbound = 13,       // id(16) -> InboundRecord: received reports not yet processed
 };
-inline constexpr int kTableCount = 11;
+inline constexpr int kTableCount = 14;
 std::string_view table_name(Table t) noexcept;
 
 using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
