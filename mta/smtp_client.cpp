@@ -361,8 +361,20 @@ class SmtpSession::Impl {
     if (caps_.size) cmd += fmt::format(" SIZE={}", size);
     if (t.eight_bit && caps_.eight_bit_mime) cmd += " BODY=8BITMIME";
     if (t.smtputf8 && caps_.smtputf8) cmd += " SMTPUTF8";
+    if (caps_.dsn) cmd += dsn_envid_param(t.envid);
     cmd += "\r\n";
     return cmd;
+  }
+
+  // ORCPT goes with every RCPT to a DSN peer, envid or not: a DSN for the
+  // recipient then names the address we sent to, whatever the peer
+  // rewrote it to.
+  void append_rcpt(std::string_view rcpt, std::string* out) const {
+    *out += "RCPT TO:<";
+    *out += rcpt;
+    *out += '>';
+    if (caps_.dsn) *out += dsn_orcpt_param(rcpt);
+    *out += "\r\n";
   }
 
   void fail_rest(TransactionResult& res, size_t from, const core::Reply& reply, Stage stage) {
@@ -480,7 +492,7 @@ class SmtpSession::Impl {
     std::vector<Reply> rcpt(n);
     Reply mail;
     if (pipelined) {
-      for (const auto& a : tx.rcpt_to) cmd_ += fmt::format("RCPT TO:<{}>\r\n", a);
+      for (const auto& a : tx.rcpt_to) append_rcpt(a, &cmd_);
       if (chunking) {
         cmd_ += fmt::format("BDAT {} LAST\r\n", t.data.size());
         std::array<asio::const_buffer, 2> bufs{asio::buffer(cmd_), asio::buffer(t.data.data(), t.data.size())};
@@ -549,7 +561,8 @@ class SmtpSession::Impl {
         co_return res;
       }
       for (size_t i = 0; i < n; ++i) {
-        cmd_ = fmt::format("RCPT TO:<{}>\r\n", tx.rcpt_to[i]);
+        cmd_.clear();
+        append_rcpt(tx.rcpt_to[i], &cmd_);
         if (!co_await write(asio::buffer(cmd_), cfg_.rcpt_timeout, "sending RCPT", &fail) ||
             !co_await read_reply(&rcpt[i], cfg_.rcpt_timeout, "after RCPT", &fail)) {
           fail_rest(res, 0, fail, Stage::kConnection);

@@ -1,6 +1,7 @@
 // mta/smtp_client.h: one outbound SMTP session (RFC 5321) over TCP, with
 // STARTTLS (RFC 3207), PIPELINING (RFC 2920), CHUNKING (RFC 3030), SIZE,
-// 8BITMIME and SMTPUTF8 — the part of the MTA that talks to a peer.
+// 8BITMIME, SMTPUTF8 and DSN (RFC 3461: ENVID and ORCPT only) — the part
+// of the MTA that talks to a peer.
 //
 // A session is opened to one host (trying its addresses in order), carries
 // any number of transactions and is closed with QUIT. What to send where,
@@ -81,6 +82,15 @@ struct Transaction {
   std::string_view data;                // CRLF lines, not dot-stuffed, no terminator
   bool eight_bit = false;               // send BODY=8BITMIME (when offered)
   bool smtputf8 = false;                // needs SMTPUTF8
+  // RFC 3461 envelope id; empty: none. When the peer offers DSN, MAIL
+  // carries ENVID=<xtext(envid)> (left out when it is not printable ASCII
+  // or longer than 100 characters encoded) and each RCPT carries
+  // ORCPT=rfc822;<xtext(recipient)> (left out for a recipient that is not
+  // printable ASCII, e.g. an SMTPUTF8 one, or over 500 characters
+  // encoded). NOTIFY and RET are never sent: the peer's defaults (failures
+  // only, full message) are what the bounce processing wants. Without DSN
+  // offered nothing of this is sent.
+  std::string_view envid;
 };
 
 // Where in the transaction a recipient's fate was decided.
@@ -172,6 +182,15 @@ void dot_stuff(std::string_view data, std::string* out);
 
 // True when `s` has a byte >= 0x80.
 bool has_8bit(std::string_view s) noexcept;
+
+// RFC 3461 §4 xtext: every byte outside "!".."~", and '+' and '=', as
+// "+XX" with upper-case hex; "a+b@example.com" -> "a+2Bb@example.com". Pure.
+std::string xtext(std::string_view s);
+// The DSN parameters as appended to MAIL and RCPT (with their leading
+// space), or "" when the value may not be sent (see Transaction::envid):
+// " ENVID=01J9...", " ORCPT=rfc822;a+2Bb@example.com". Pure.
+std::string dsn_envid_param(std::string_view envid);
+std::string dsn_orcpt_param(std::string_view recipient);
 
 // A synthetic reply (code 0) for something that happened to us, not a
 // peer's answer: "4.4.1", "connect to mx.example.com[192.0.2.1]:25: refused".

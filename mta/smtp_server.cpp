@@ -119,9 +119,11 @@ core::Result<std::unique_ptr<ssl::context>> make_tls(const core::ListenerConfig&
 
 class SmtpServer::Impl : public std::enable_shared_from_this<SmtpServer::Impl> {
  public:
-  Impl(const core::ListenerConfig& config, InjectSink& sink, asio::any_io_executor executor,
-       const core::Clock& clock, std::shared_ptr<const AcceptancePolicy> policy)
+  Impl(const core::ListenerConfig& config, const core::InboundConfig& inbound, InjectSink& sink,
+       asio::any_io_executor executor, const core::Clock& clock,
+       std::shared_ptr<const AcceptancePolicy> policy)
       : shared_(std::make_shared<server::Shared>(config, sink, clock)),
+        inbound_(inbound),
         executor_(std::move(executor)),
         acceptor_(asio::make_strand(executor_)) {
     shared_->policy = std::move(policy);
@@ -146,6 +148,7 @@ class SmtpServer::Impl : public std::enable_shared_from_this<SmtpServer::Impl> {
   void kill_all();
 
   std::shared_ptr<server::Shared> shared_;
+  const core::InboundConfig inbound_;  // for the policy start() builds
   asio::any_io_executor executor_;
   tcp::acceptor acceptor_;  // on its own strand
   std::atomic<size_t> open_{0};
@@ -161,8 +164,13 @@ class SmtpServer::Impl : public std::enable_shared_from_this<SmtpServer::Impl> {
 core::Result<tcp::endpoint> SmtpServer::Impl::start() {
   const core::ListenerConfig& cfg = shared_->config;
   if (!shared_->policy) {
-    auto policy = InjectionPolicy::create(cfg);
+    auto policy = InjectionPolicy::create(cfg, inbound_);
     if (!policy) return std::move(policy).error();
+    if ((*policy)->receives()) {
+      core::log::info("smtp listener receives",
+                      {{"domains", uint64_t{inbound_.domains.size()}},
+                       {"addresses", uint64_t{inbound_.addresses.size()}}});
+    }
     shared_->policy = std::shared_ptr<const AcceptancePolicy>(std::move(*policy));
   }
   auto tls = make_tls(cfg);
@@ -353,10 +361,17 @@ void SmtpServer::Impl::kill_all() {
   }
 }
 
+SmtpServer::SmtpServer(const core::ListenerConfig& config, const core::InboundConfig& inbound,
+                       InjectSink& sink, asio::any_io_executor executor, const core::Clock& clock,
+                       std::shared_ptr<const AcceptancePolicy> policy)
+    : impl_(std::make_shared<Impl>(config, inbound, sink, std::move(executor), clock,
+                                   std::move(policy))) {}
+
 SmtpServer::SmtpServer(const core::ListenerConfig& config, InjectSink& sink,
                        asio::any_io_executor executor, const core::Clock& clock,
                        std::shared_ptr<const AcceptancePolicy> policy)
-    : impl_(std::make_shared<Impl>(config, sink, std::move(executor), clock, std::move(policy))) {}
+    : SmtpServer(config, core::InboundConfig{}, sink, std::move(executor), clock,
+                 std::move(policy)) {}
 
 SmtpServer::~SmtpServer() { impl_->stop(std::chrono::milliseconds(0), {}); }
 

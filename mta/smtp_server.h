@@ -1,14 +1,26 @@
-// mta/smtp_server.h: the SMTP listener through which services that already
-// speak SMTP inject mail (issue #4), as they would into Postfix.
+// mta/smtp_server.h: the SMTP listener: services that already speak SMTP
+// inject mail through it (issue #4), as they would into Postfix, and it
+// receives what comes back for our bounce and feedback domains (issue #7).
 //
 // SmtpServer accepts connections on config.listen and speaks ESMTP (RFC
 // 5321) with PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES,
 // STARTTLS, AUTH PLAIN/LOGIN (only over TLS) and CHUNKING. Each accepted
 // message goes to an InjectSink (mta/inject.h); the final "250" is sent only
 // after the sink reported it durable. Who may send what to whom is decided
-// by an AcceptancePolicy, a seam of its own: the injection policy here
-// (client networks, SMTP AUTH users) and, later, bounce and complaint roles
-// (#7) that accept mail for their own domains from anyone.
+// by an AcceptancePolicy, a seam of its own. The one built in
+// (InjectionPolicy) has two roles:
+//   - relay: trusted clients (client networks, SMTP AUTH users) inject mail
+//     for anyone; it goes out through the queue;
+//   - inbound: anyone, the null sender <> included, may send mail for the
+//     configured bounce/feedback domains and addresses (core::InboundConfig:
+//     DSNs to VERP addresses, ARF complaints, mailto unsubscribes); it is
+//     stored for processing, never relayed.
+// Every other recipient from a client that may not relay is refused at
+// RCPT with "550 5.7.1 Relaying denied": the listener is never an open
+// relay; each such refusal counts towards the session's error limit (20,
+// then "421 4.7.0" and close), so one connection cannot probe recipients
+// without end. Size, recipient, connection and per-IP limits and timeouts
+// are the same for both roles, and both get the Received header.
 //
 // Threading: one coroutine per connection on its own strand of the given
 // executor (any number of threads may run it). The policy and the sink are
@@ -50,8 +62,13 @@ struct Verdict {
   uint16_t code = 250;
   std::string enhanced;  // "5.7.0"
   std::string text;      // one line, no CR/LF
-  // mail(): the tenant the transaction's mail belongs to.
+  // mail(): the tenant the transaction's relayed mail belongs to; empty
+  // when the client may not relay (only inbound recipients will be taken).
   std::string tenant;
+  // rcpt(): the recipient is accepted for the inbound role (stored for
+  // processing as a bounce/report, InjectedMessage::inbound_rcpt), not
+  // relayed.
+  bool inbound = false;
 
   bool accepted() const noexcept { return code >= 200 && code < 300; }
   static Verdict accept(std::string tenant = {});
@@ -70,9 +87,12 @@ class AcceptancePolicy {
   virtual std::optional<std::string> authenticate(std::string_view user,
                                                   std::string_view password) const = 0;
   // MAIL FROM: may this client start a transaction? An accepted verdict
-  // names the tenant. `reverse_path` is empty for the null path.
+  // names the tenant (empty: the client may not relay). `reverse_path` is
+  // empty for the null path.
   virtual Verdict mail(const ClientInfo& client, std::string_view reverse_path) const = 0;
-  // RCPT TO, after mail() accepted with `tenant`.
+  // RCPT TO, after mail() accepted with `tenant`. An accepted verdict with
+  // `inbound` set puts the recipient in InjectedMessage::inbound_rcpt,
+  // otherwise in rcpt_to.
   virtual Verdict rcpt(const ClientInfo& client, std::string_view tenant,
                        std::string_view forward_path) const = 0;
 };
@@ -86,21 +106,34 @@ struct IpNetwork {
 };
 std::optional<IpNetwork> parse_network(std::string_view text);
 
-// The injection policy of core::ListenerConfig:
+// The policy of core::ListenerConfig and core::InboundConfig.
+// MAIL FROM:
 //   - an authenticated client relays as its user's tenant;
 //   - a client whose address is in `networks` relays as `network_tenant`;
-//   - anyone else is refused at MAIL FROM with "530 5.7.0 Authentication
-//     required": the listener has no domains of its own to receive for
-//     yet, so no recipient could make the transaction acceptable, and the
-//     earliest refusal tells a misconfigured service what is missing. A
-//     #7 policy that receives bounces accepts MAIL from anyone and refuses
-//     at RCPT ("550 5.7.1 Relaying denied") instead.
-// Any recipient is accepted from an accepted sender (this is a relay).
+//   - anyone else is accepted with an empty tenant when there is anything
+//     to receive (inbound domains or addresses): only inbound recipients
+//     will be taken from it. Without inbound configuration it is refused
+//     at once with "530 5.7.0 Authentication required": no recipient
+//     could make the transaction acceptable, and the earliest refusal
+//     tells a misconfigured service what is missing.
+// RCPT TO:
+//   - an inbound address is accepted with `inbound` set, from ANY client,
+//     trusted ones included (a DSN relayed through our own network must
+//     still land in processing, not go back out). Inbound means: the domain
+//     (ASCII case-insensitive, a trailing dot ignored) is exactly one of
+//     inbound.domains (subdomains are not), or the whole address (ASCII
+//     case-insensitive) is one of inbound.addresses;
+//   - any other recipient is accepted from a client that may relay, and
+//     refused with "550 5.7.1 Relaying denied" from anyone else.
 class InjectionPolicy final : public AcceptancePolicy {
  public:
   // Errors (kInvalidArgument) name the key: "listener.networks[1]" for a
-  // network that is not "address/prefix" or an address.
-  static core::Result<std::unique_ptr<InjectionPolicy>> create(const core::ListenerConfig& config);
+  // network that is not "address/prefix" or an address, "inbound.domains[0]"
+  // for an empty domain or "inbound.addresses[2]" for an entry without
+  // "local@domain". Inbound entries are compared in ASCII lower case with
+  // any trailing dot removed, however they are written.
+  static core::Result<std::unique_ptr<InjectionPolicy>> create(
+      const core::ListenerConfig& config, const core::InboundConfig& inbound = {});
 
   bool offers_auth() const noexcept override;
   std::optional<std::string> authenticate(std::string_view user,
@@ -110,6 +143,11 @@ class InjectionPolicy final : public AcceptancePolicy {
                std::string_view forward_path) const override;
   // True if `address` is in one of the configured networks.
   bool trusted_network(const boost::asio::ip::address& address) const noexcept;
+  // True if mail to `forward_path` (no angle brackets) is received, not
+  // relayed. Pure; no allocation.
+  bool inbound_recipient(std::string_view forward_path) const;
+  // True if any domain or address is received.
+  bool receives() const noexcept { return !inbound_domains_.empty() || !inbound_addresses_.empty(); }
 
  private:
   // Only SHA-256 digests of the credentials are kept, so comparing them
@@ -123,18 +161,26 @@ class InjectionPolicy final : public AcceptancePolicy {
   std::vector<IpNetwork> networks_;
   std::vector<User> users_;
   std::string network_tenant_;
+  std::vector<std::string> inbound_domains_;    // lower case, no trailing dot
+  std::vector<std::string> inbound_addresses_;  // lower case, no trailing dot
 };
 
 class SmtpServer {
  public:
-  // `config` is copied. `policy` null: InjectionPolicy from `config`
-  // (built by start()). An empty config.network_tenant means "default"
-  // (the config loader resolves "the first configured tenant").
+  // `config` and `inbound` are copied. `policy` null: InjectionPolicy from
+  // `config` and `inbound` (built by start()); a policy given is used as it
+  // is and `inbound` is ignored. An empty config.network_tenant means
+  // "default" (the config loader resolves "the first configured tenant").
   // REQUIRES: `sink` and `clock` outlive every connection: destroy them
   // only after stop()'s `drained` ran, or after the executor's io_context
   // was stopped and its threads joined. The executor's io_context outlives
   // this object (the destructor posts to it). `clock` dates Received
   // headers.
+  SmtpServer(const core::ListenerConfig& config, const core::InboundConfig& inbound,
+             InjectSink& sink, boost::asio::any_io_executor executor,
+             const core::Clock& clock = core::SystemClock::instance(),
+             std::shared_ptr<const AcceptancePolicy> policy = nullptr);
+  // The relay role only: nothing is received (an empty InboundConfig).
   SmtpServer(const core::ListenerConfig& config, InjectSink& sink,
              boost::asio::any_io_executor executor,
              const core::Clock& clock = core::SystemClock::instance(),

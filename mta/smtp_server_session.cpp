@@ -6,7 +6,9 @@
 // by EHLO/HELO, cleared by STARTTLS), auth_user_ (AUTH, only over TLS) and
 // tx_ (MAIL opens a transaction; the answer to its end of data, RSET, EHLO
 // or a failed BDAT closes it). Parsing is smtp_command.h's; deciding who
-// may send is the AcceptancePolicy's.
+// may send is the AcceptancePolicy's, including which recipients are
+// received (tx_.inbound_rcpt) rather than relayed (tx_.rcpt_to): the
+// session only files each accepted recipient where the verdict says.
 //
 // Deadlines (STYLE.md R7), one per state:
 //   command   command_timeout from the start of waiting for a command line
@@ -267,12 +269,11 @@ asio::awaitable<bool> Session::handle_line() {
     case Verb::kRcpt:
       if (!tx_.active) co_return protocol_error(503, "5.5.1", "Error: need MAIL command");
       if (tx_.bdat) co_return protocol_error(503, "5.5.1", "Error: RCPT after BDAT");
-      rcpt(c);
-      co_return true;
+      co_return rcpt(c);
     case Verb::kData:
       if (!tx_.active) co_return protocol_error(503, "5.5.1", "Error: need MAIL command");
       if (tx_.bdat) co_return protocol_error(503, "5.5.1", "Error: DATA after BDAT");
-      if (tx_.rcpt_to.empty()) co_return protocol_error(554, "5.5.1", "Error: no valid recipients");
+      if (tx_.recipients() == 0) co_return protocol_error(554, "5.5.1", "Error: no valid recipients");
       {
         // GCC 12 miscompiles `co_return co_await` (see README.md).
         const bool go_on = co_await data();
@@ -365,18 +366,22 @@ void Session::mail(const Command& c) {
   reply(250, "2.1.0", "Ok");
 }
 
-void Session::rcpt(const Command& c) {
-  if (tx_.rcpt_to.size() >= cfg_.max_recipients) {
+// Relayed and inbound recipients share max_recipients: it bounds what one
+// transaction makes us hold, whoever the recipients are. A recipient the
+// policy refuses counts as a protocol error (as in Postfix, where every
+// refused command does): now that anyone may open a transaction to reach
+// the inbound addresses, this is what stops a stranger from probing
+// recipient after recipient ("Relaying denied") on one connection.
+bool Session::rcpt(const Command& c) {
+  if (tx_.recipients() >= cfg_.max_recipients) {
     reply(452, "4.5.3", "Error: too many recipients");
-    return;
+    return true;
   }
   const Verdict v = shared_->policy->rcpt(client(), tx_.tenant, c.path);
-  if (!v.accepted()) {
-    reply(v.code, v.enhanced, v.text);
-    return;
-  }
-  tx_.rcpt_to.emplace_back(c.path);
+  if (!v.accepted()) return protocol_error(v.code, v.enhanced, v.text);
+  (v.inbound ? tx_.inbound_rcpt : tx_.rcpt_to).emplace_back(c.path);
   reply(250, "2.1.5", "Ok");
+  return true;
 }
 
 }  // namespace mta::server

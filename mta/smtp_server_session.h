@@ -122,14 +122,17 @@ class Session {
   struct Transaction {
     bool active = false;
     std::string mail_from;
-    std::string tenant;
-    std::vector<std::string> rcpt_to;
+    std::string tenant;  // empty: the client may not relay
+    std::vector<std::string> rcpt_to;       // to relay
+    std::vector<std::string> inbound_rcpt;  // received for processing
     bool smtputf8 = false;
     bool eight_bit = false;
     bool bdat = false;  // a BDAT chunk was taken: DATA is refused
     uint64_t bdat_bytes = 0;
     LineEndingCheck bdat_endings;
     std::string data;
+
+    size_t recipients() const noexcept { return rcpt_to.size() + inbound_rcpt.size(); }
   };
 
   // I/O (smtp_server_session.cpp). Every wait on the socket runs between
@@ -146,7 +149,7 @@ class Session {
   boost::asio::awaitable<bool> handle_line();
   void ehlo(const Command& c, bool extended);
   void mail(const Command& c);
-  void rcpt(const Command& c);
+  bool rcpt(const Command& c);  // false: too many errors, end the session
   // smtp_server_session_data.cpp
   boost::asio::awaitable<bool> data();
   boost::asio::awaitable<bool> bdat(const Command& c);

@@ -103,7 +103,7 @@ asio::awaitable<bool> Session::data() {
 // BDAT (RFC 3030): the chunk is always read in full, whatever the answer,
 // because its length is the only thing keeping the session in step.
 asio::awaitable<bool> Session::bdat(const Command& c) {
-  const bool take = cfg_.chunking && tx_.active && !tx_.rcpt_to.empty();
+  const bool take = cfg_.chunking && tx_.active && tx_.recipients() > 0;
   if (take && !tx_.bdat) {
     tx_.bdat = true;
     tx_.data = received();
@@ -132,7 +132,7 @@ asio::awaitable<bool> Session::bdat(const Command& c) {
   if (c.last) in_.shrink_to_fit();
   if (!cfg_.chunking) co_return protocol_error(502, "5.5.1", "Error: BDAT not available");
   if (!tx_.active) co_return protocol_error(503, "5.5.1", "Error: need MAIL command");
-  if (tx_.rcpt_to.empty()) co_return protocol_error(554, "5.5.1", "Error: no valid recipients");
+  if (tx_.recipients() == 0) co_return protocol_error(554, "5.5.1", "Error: no valid recipients");
   if (tx_.bdat_bytes > cfg_.max_message_bytes) {
     // The transaction is over: later chunks the client pipelined get 503.
     reset_transaction();
@@ -153,12 +153,15 @@ asio::awaitable<bool> Session::bdat(const Command& c) {
 }
 
 // Hands the message to the sink and answers the end of data with what it
-// says. The transaction ends here whatever the answer.
+// says. The transaction ends here whatever the answer. Relayed and inbound
+// recipients go in one hand-over, so the client gets one answer for both
+// (it cannot be told "stored for some recipients only" after the dot).
 asio::awaitable<void> Session::deliver() {
   InjectedMessage m;
   m.tenant = std::move(tx_.tenant);
   m.mail_from = std::move(tx_.mail_from);
   m.rcpt_to = std::move(tx_.rcpt_to);
+  m.inbound_rcpt = std::move(tx_.inbound_rcpt);
   m.data = std::move(tx_.data);
   m.client_ip = ip_;
   m.helo = helo_;
@@ -168,6 +171,7 @@ asio::awaitable<void> Session::deliver() {
   m.eight_bit = tx_.eight_bit;
   const size_t bytes = m.data.size();
   const size_t rcpts = m.rcpt_to.size();
+  const size_t inbound = m.inbound_rcpt.size();
   const std::string tenant = m.tenant;
   reset_transaction();
 
@@ -195,6 +199,7 @@ asio::awaitable<void> Session::deliver() {
                                              {"client", ip_},
                                              {"tenant", tenant},
                                              {"recipients", rcpts},
+                                             {"inbound", inbound},
                                              {"bytes", bytes}});
   }
   reply(250, "2.0.0", ids.empty() ? std::string("Ok: queued") : "Ok: queued as " + first);

@@ -689,12 +689,22 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
         rcpts.push_back(j.rcpt);
         utf8 = utf8 || j.smtputf8;
       }
+      // ENVID (RFC 3461, sent only to peers offering DSN) names the
+      // transaction's first message: recipients grouped into one
+      // transaction share the content but each has a message id of its
+      // own, so an echoed ENVID alone does not say which one a DSN is
+      // about. The engine matches a DSN by the return path's VERP token
+      // and by the ORCPT recipient too (the client sends ORCPT with each
+      // RCPT to such peers).
+      const std::string envid =
+          jobs.front().batch->deliveries[jobs.front().index].record->id.to_string();
       mta::Transaction tx;
       tx.mail_from = jobs.front().mail_from;
       tx.rcpt_to = rcpts;
       tx.data = jobs.front().data;
       tx.eight_bit = jobs.front().eight_bit;
       tx.smtputf8 = utf8;
+      tx.envid = envid;
       mta::SmtpSession::Sent sent = co_await session->send_pipelined(tx);
       ++messages;
       if (sent.previous) {

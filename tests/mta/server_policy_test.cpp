@@ -1,5 +1,6 @@
-// tests/mta/server_policy_test.cpp: the injection policy (networks, AUTH
-// users, the MAIL FROM decision), CIDR matching, and the Received header.
+// tests/mta/server_policy_test.cpp: the listener's policy (networks, AUTH
+// users, the MAIL FROM decision, the inbound role and relay denial at
+// RCPT), CIDR matching, and the Received header.
 #include <gtest/gtest.h>
 
 #include "mta/smtp_server.h"
@@ -145,6 +146,164 @@ TEST(InjectionPolicy, EmptyNetworkTenantIsDefault) {
   ClientInfo local;
   local.address = addr("127.0.0.1");
   EXPECT_EQ(p->mail(local, "").tenant, "default");
+}
+
+core::InboundConfig inbound() {
+  core::InboundConfig in;
+  in.domains = {"bounces.example.com", "fbl.example.org"};
+  in.addresses = {"unsubscribe@example.com", "abuse-reports@mail.example.net"};
+  return in;
+}
+
+ClientInfo client_at(const char* address) {
+  ClientInfo c;
+  c.address = addr(address);
+  return c;
+}
+
+TEST(InboundPolicy, UntrustedClientMayStartATransactionOnlyWhenSomethingIsReceived) {
+  const ClientInfo stranger = client_at("203.0.113.5");
+  auto receiving = InjectionPolicy::create(config(), inbound()).value();
+  EXPECT_TRUE(receiving->receives());
+  for (const char* from : {"", "mailer-daemon@mx.gmail.com"}) {
+    auto v = receiving->mail(stranger, from);
+    EXPECT_TRUE(v.accepted()) << from;
+    EXPECT_EQ(v.tenant, "") << from;  // may not relay: no tenant
+  }
+  // Trusted and authenticated clients keep their tenants.
+  EXPECT_EQ(receiving->mail(client_at("127.0.0.1"), "").tenant, "acme");
+  ClientInfo authed = stranger;
+  authed.auth_user = "alice";
+  authed.auth_tenant = "globex";
+  EXPECT_EQ(receiving->mail(authed, "").tenant, "globex");
+
+  // Nothing configured to receive: refused at MAIL as before.
+  auto relay_only = InjectionPolicy::create(config()).value();
+  EXPECT_FALSE(relay_only->receives());
+  auto refused = relay_only->mail(stranger, "");
+  EXPECT_EQ(refused.code, 530);
+  EXPECT_EQ(refused.enhanced, "5.7.0");
+  // An address alone is enough to receive.
+  core::InboundConfig one;
+  one.addresses = {"fbl@example.com"};
+  EXPECT_TRUE(InjectionPolicy::create(config(), one).value()->mail(stranger, "").accepted());
+}
+
+TEST(InboundPolicy, InboundRecipientsTable) {
+  auto p = InjectionPolicy::create(config(), inbound()).value();
+  struct Case {
+    const char* rcpt;
+    bool inbound;
+  };
+  const Case cases[] = {
+      {"bounce-xyz@bounces.example.com", true},
+      {"anything@bounces.example.com", true},
+      {"Bounce-XYZ@Bounces.Example.COM", true},  // ASCII case-insensitive
+      {"x@bounces.example.com.", true},          // trailing dot stripped
+      {"\"quoted@local\"@bounces.example.com", true},
+      {"x@fbl.example.org", true},
+      {"x@sub.bounces.example.com", false},  // subdomains are not
+      {"x@example.com", false},              // nor the parent
+      {"x@evilbounces.example.com", false},
+      {"x@bounces.example.com.evil", false},
+      {"x@bounces.example.com..", false},
+      {"\"x@bounces.example.com\"@gmail.com", false},  // the domain follows the last @
+      {"unsubscribe@example.com", true},
+      {"UNSUBSCRIBE@EXAMPLE.COM", true},
+      {"unsubscribe@example.com.", true},
+      {"unsubscribe2@example.com", false},
+      {"unsubscrib@example.com", false},
+      {"unsubscribe@sub.example.com", false},
+      {"abuse-reports@mail.example.net", true},
+      {"abuse-reports@example.net", false},
+      {"someone@gmail.com", false},
+      {"bounces.example.com", false},  // no @
+      {"@bounces.example.com", false},
+      {"x@", false},
+      {"", false},
+      {"postmaster", false},
+  };
+  for (const auto& c : cases) EXPECT_EQ(p->inbound_recipient(c.rcpt), c.inbound) << c.rcpt;
+}
+
+TEST(InboundPolicy, RcptDecision) {
+  auto p = InjectionPolicy::create(config(), inbound()).value();
+  const ClientInfo stranger = client_at("203.0.113.5");
+  const ClientInfo local = client_at("127.0.0.1");
+  ClientInfo authed_client = stranger;
+  authed_client.auth_user = "alice";
+  authed_client.auth_tenant = "globex";
+  const ClientInfo& authed = authed_client;
+
+  // Inbound recipients: accepted for ANY client, with the inbound role.
+  for (const ClientInfo* c : {&stranger, &local, &authed}) {
+    auto v = p->rcpt(*c, "", "bounce-xyz@bounces.example.com");
+    EXPECT_TRUE(v.accepted());
+    EXPECT_TRUE(v.inbound);
+    EXPECT_TRUE(p->rcpt(*c, "acme", "unsubscribe@example.com").inbound);
+  }
+  // Everything else: relayed for those who may relay...
+  for (const ClientInfo* c : {&local, &authed}) {
+    auto v = p->rcpt(*c, "acme", "someone@gmail.com");
+    EXPECT_TRUE(v.accepted());
+    EXPECT_FALSE(v.inbound);
+  }
+  // ...and refused for everyone else: never an open relay.
+  for (const char* rcpt : {"someone@gmail.com", "x@sub.bounces.example.com", "x@example.com"}) {
+    auto v = p->rcpt(stranger, "", rcpt);
+    EXPECT_FALSE(v.accepted()) << rcpt;
+    EXPECT_FALSE(v.inbound) << rcpt;
+    EXPECT_EQ(v.code, 550) << rcpt;
+    EXPECT_EQ(v.enhanced, "5.7.1") << rcpt;
+    EXPECT_EQ(v.text, "Relaying denied") << rcpt;
+  }
+  // Whether the client may relay comes from the client, not from the
+  // tenant handed back: a stranger passing a tenant gains nothing.
+  EXPECT_EQ(p->rcpt(stranger, "acme", "someone@gmail.com").code, 550);
+
+  // Without inbound configuration nothing is inbound; trusted clients
+  // relay as before.
+  auto relay_only = InjectionPolicy::create(config()).value();
+  auto v = relay_only->rcpt(local, "acme", "bounce-xyz@bounces.example.com");
+  EXPECT_TRUE(v.accepted());
+  EXPECT_FALSE(v.inbound);
+  EXPECT_EQ(relay_only->rcpt(stranger, "", "bounce-xyz@bounces.example.com").code, 550);
+}
+
+TEST(InboundPolicy, ConfiguredEntriesAreNormalized) {
+  core::InboundConfig in;
+  in.domains = {"Bounces.Example.COM."};
+  in.addresses = {"FBL@Reports.Example.NET."};
+  auto p = InjectionPolicy::create(config(), in).value();
+  EXPECT_TRUE(p->inbound_recipient("x@bounces.example.com"));
+  EXPECT_TRUE(p->inbound_recipient("fbl@reports.example.net"));
+  EXPECT_FALSE(p->inbound_recipient("fbl2@reports.example.net"));
+}
+
+TEST(InboundPolicy, RefusesMalformedEntriesByName) {
+  struct Case {
+    std::vector<std::string> domains;
+    std::vector<std::string> addresses;
+    const char* field;
+  };
+  const Case cases[] = {
+      {{"ok.example", ""}, {}, "inbound.domains[1]"},
+      {{"."}, {}, "inbound.domains[0]"},
+      {{"a@b.example"}, {}, "inbound.domains[0]"},
+      {{}, {"nodomain"}, "inbound.addresses[0]"},
+      {{}, {"ok@example.com", "@example.com"}, "inbound.addresses[1]"},
+      {{}, {"local@"}, "inbound.addresses[0]"},
+      {{}, {"local@."}, "inbound.addresses[0]"},
+  };
+  for (const auto& c : cases) {
+    core::InboundConfig in;
+    in.domains = c.domains;
+    in.addresses = c.addresses;
+    auto p = InjectionPolicy::create(config(), in);
+    ASSERT_FALSE(p.has_value()) << c.field;
+    EXPECT_EQ(p.error().code, core::Errc::kInvalidArgument);
+    EXPECT_EQ(p.error().field, c.field);
+  }
 }
 
 TEST(Normalize, V4MappedBecomesV4) {

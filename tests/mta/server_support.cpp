@@ -34,6 +34,7 @@ void FakeSink::inject(mta::InjectedMessage message, mta::InjectDone done) {
     mode = mode_;
     if (mode == Mode::kAccept) {
       for (size_t i = 0; i < message.rcpt_to.size(); ++i) ids.push_back(gen_.next());
+      if (!message.inbound_rcpt.empty()) ids.push_back(gen_.next());
       ids_.insert(ids_.end(), ids.begin(), ids.end());
     }
     messages_.push_back(std::move(message));
@@ -114,9 +115,10 @@ core::ListenerConfig tls_config() {
 
 // ---- TestServer ----
 
-TestServer::TestServer(const core::ListenerConfig& config, FakeSink& sink)
+TestServer::TestServer(const core::ListenerConfig& config, FakeSink& sink,
+                       const core::InboundConfig& inbound)
     : work_(boost::asio::make_work_guard(io_)),
-      server_(std::make_unique<mta::SmtpServer>(config, sink, io_.get_executor())) {
+      server_(std::make_unique<mta::SmtpServer>(config, inbound, sink, io_.get_executor())) {
   auto ep = server_->start();
   if (!ep) {
     error_ = ep.error().to_string();

@@ -29,7 +29,7 @@ namespace testing_support {
 class FakeSink : public mta::InjectSink {
  public:
   enum class Mode {
-    kAccept,       // ids, one per recipient
+    kAccept,       // ids: one per rcpt_to entry, then one for the inbound copy
     kInvalid,      // kInvalidArgument "content refused by test"
     kUnavailable,  // kUnavailable
     kHold,         // keep `done` until release()
@@ -67,7 +67,8 @@ core::ListenerConfig tls_config();
 // waits for its sessions to end, and joins the threads.
 class TestServer {
  public:
-  TestServer(const core::ListenerConfig& config, FakeSink& sink);
+  TestServer(const core::ListenerConfig& config, FakeSink& sink,
+             const core::InboundConfig& inbound = {});
   ~TestServer();
   bool started() const { return port_ != 0; }
   const std::string& error() const { return error_; }

@@ -1,5 +1,5 @@
-// tests/mta/smtp_reply_test.cpp: the pure reply and EHLO parsers, and
-// dot-stuffing.
+// tests/mta/smtp_reply_test.cpp: the pure reply and EHLO parsers,
+// dot-stuffing, and the DSN (RFC 3461) parameters the client sends.
 #include <gtest/gtest.h>
 
 #include "mta/reply.h"
@@ -180,6 +180,54 @@ TEST(DotStuff, BareCrAndLfBecomeCrlfSoNoSmugglingSequenceReachesTheWire) {
 TEST(DotStuff, EightBit) {
   EXPECT_TRUE(has_8bit("пошта"));
   EXPECT_FALSE(has_8bit("mail"));
+}
+
+TEST(Xtext, EncodesOutsideBangToTildeAndPlusAndEquals) {
+  struct Case {
+    std::string_view in;
+    const char* out;
+  };
+  const Case cases[] = {
+      {"", ""},
+      {"plain@example.com", "plain@example.com"},
+      {"a+b@example.com", "a+2Bb@example.com"},
+      {"k=v", "k+3Dv"},
+      {"with space", "with+20space"},
+      {"!~", "!~"},  // the ends of the range stay
+      {"\"q\"@x", "\"q\"@x"},
+      {"tab\there", "tab+09here"},
+      {"\r\n", "+0D+0A"},
+      {std::string_view("\0", 1), "+00"},
+      {"\x7f", "+7F"},
+      {"\xd0\xb8", "+D0+B8"},  // bytes, upper-case hex
+      {"++==", "+2B+2B+3D+3D"},
+      {"01J9ZQ0B3N8W5F4D7H2K6M1R9T", "01J9ZQ0B3N8W5F4D7H2K6M1R9T"},  // a message id
+  };
+  for (const auto& c : cases) EXPECT_EQ(xtext(c.in), c.out) << c.in;
+}
+
+TEST(Xtext, DsnParameters) {
+  EXPECT_EQ(dsn_envid_param("01J9ZQ0B3N8W5F4D7H2K6M1R9T"), " ENVID=01J9ZQ0B3N8W5F4D7H2K6M1R9T");
+  EXPECT_EQ(dsn_envid_param("id+1=2"), " ENVID=id+2B1+3D2");
+  EXPECT_EQ(dsn_envid_param(""), "");
+  // At most 100 characters after encoding (RFC 3461 4.4).
+  EXPECT_EQ(dsn_envid_param(std::string(100, 'e')), " ENVID=" + std::string(100, 'e'));
+  EXPECT_EQ(dsn_envid_param(std::string(101, 'e')), "");
+  // The limit is on the encoded form: 33 '+' encode to 99, 34 to 102.
+  std::string encoded33;
+  for (int i = 0; i < 33; ++i) encoded33 += "+2B";
+  EXPECT_EQ(dsn_envid_param(std::string(33, '+')), " ENVID=" + encoded33);
+  EXPECT_EQ(dsn_envid_param(std::string(34, '+')), "");
+  EXPECT_EQ(dsn_envid_param("\xd0\xb8" "d"), "");  // not printable ASCII
+
+  EXPECT_EQ(dsn_orcpt_param("a+b@example.com"), " ORCPT=rfc822;a+2Bb@example.com");
+  EXPECT_EQ(dsn_orcpt_param("user@example.com"), " ORCPT=rfc822;user@example.com");
+  EXPECT_EQ(dsn_orcpt_param("\"a b\"@example.com"), " ORCPT=rfc822;\"a+20b\"@example.com");
+  EXPECT_EQ(dsn_orcpt_param("\xd0\xb8@example.com"), "");  // SMTPUTF8 recipients: none
+  EXPECT_EQ(dsn_orcpt_param(""), "");
+  // The value ("rfc822;" + xtext) is at most 500 characters (RFC 3461 4.2).
+  EXPECT_NE(dsn_orcpt_param(std::string(493 - 12, 'a') + "@example.com"), "");
+  EXPECT_EQ(dsn_orcpt_param(std::string(494 - 12, 'a') + "@example.com"), "");
 }
 
 }  // namespace

@@ -3,8 +3,18 @@
 // session), scripted aiosmtpd servers (per-recipient replies, 451 then 250,
 // content integrity, STARTTLS) and a raw scripted server for misbehaviour
 // (421 greeting, a drop in the middle of the content, a stall after the
-// final dot).
+// final dot); and an in-process recording peer for the exact commands sent
+// (the DSN parameters, RFC 3461).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -31,6 +41,7 @@ struct Message {
   std::string from;
   std::vector<std::string> to;
   std::string data;
+  std::string envid;
 };
 
 struct Conversation {
@@ -60,6 +71,7 @@ asio::awaitable<Conversation> converse(asio::any_io_executor ex, Target target, 
     t.mail_from = m.from;
     t.rcpt_to = m.to;
     t.data = m.data;
+    t.envid = m.envid;
     if (!pipelined) {
       run.results.push_back(co_await opened.session->send(t));
       if (!opened.session->usable()) break;
@@ -86,6 +98,122 @@ asio::awaitable<Conversation> converse(asio::any_io_executor ex, Target target, 
   co_await opened.session->quit();
   co_return run;
 }
+
+// An in-process peer on 127.0.0.1 that offers `keywords` in its EHLO
+// reply, accepts everything (354 to DATA, 250 to the final dot) and records
+// every command line exactly as it arrived. One thread; each wait is a
+// 50 ms poll that checks for the destructor, so nothing blocks unbounded.
+class RecordingPeer {
+ public:
+  explicit RecordingPeer(std::vector<std::string> keywords) : keywords_(std::move(keywords)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(fd_, 4) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      return;
+    }
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~RecordingPeer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RecordingPeer(const RecordingPeer&) = delete;
+  RecordingPeer& operator=(const RecordingPeer&) = delete;
+
+  uint16_t port() const { return port_; }
+  std::vector<std::string> commands() {
+    std::lock_guard lock(mu_);
+    return commands_;
+  }
+  // The recorded lines that start with `prefix`.
+  std::vector<std::string> commands(std::string_view prefix) {
+    std::vector<std::string> out;
+    for (auto& c : commands())
+      if (c.rfind(prefix, 0) == 0) out.push_back(c);
+    return out;
+  }
+
+ private:
+  bool wait_readable(int fd) {
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) > 0) return true;
+    }
+    return false;
+  }
+  static void send_all(int fd, std::string_view s) {
+    while (!s.empty()) {
+      const ssize_t n = ::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      s.remove_prefix(size_t(n));
+    }
+  }
+  void run() {
+    while (wait_readable(fd_)) {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      serve(c);
+      ::close(c);
+    }
+  }
+  void serve(int c) {
+    send_all(c, "220 peer.test ESMTP\r\n");
+    std::string buf;
+    bool in_data = false;
+    for (;;) {
+      for (size_t lf; (lf = buf.find('\n')) != std::string::npos;) {
+        std::string line = buf.substr(0, lf);
+        buf.erase(0, lf + 1);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (in_data) {
+          if (line == ".") {
+            in_data = false;
+            send_all(c, "250 2.0.0 queued\r\n");
+          }
+          continue;
+        }
+        {
+          std::lock_guard lock(mu_);
+          commands_.push_back(line);
+        }
+        std::string verb = line.substr(0, 4);
+        for (char& ch : verb) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+        if (verb == "EHLO") {
+          std::string r = "250-peer.test\r\n";
+          for (const auto& k : keywords_) r += "250-" + k + "\r\n";
+          send_all(c, r + "250 ENHANCEDSTATUSCODES\r\n");
+        } else if (verb == "DATA") {
+          in_data = true;
+          send_all(c, "354 go ahead\r\n");
+        } else if (verb == "QUIT") {
+          send_all(c, "221 2.0.0 bye\r\n");
+          return;
+        } else {
+          send_all(c, "250 2.0.0 ok\r\n");
+        }
+      }
+      if (!wait_readable(c)) return;
+      char chunk[4096];
+      const ssize_t n = ::recv(c, chunk, sizeof chunk, 0);
+      if (n <= 0) return;
+      buf.append(chunk, size_t(n));
+    }
+  }
+
+  const std::vector<std::string> keywords_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> commands_;  // GUARDED_BY(mu_)
+};
 
 class SessionTest : public ::testing::Test {
  protected:
@@ -441,6 +569,89 @@ TEST_F(SessionTest, RequiredTlsWithoutStartTlsIsRefusedLocally) {
   Conversation r = talk(target(port), options(core::TlsMode::kRequire), {});
   EXPECT_FALSE(r.opened);
   EXPECT_EQ(r.failure.reply.enhanced, "4.7.10");
+}
+
+// ---- DSN (RFC 3461): ENVID and ORCPT only to peers that offer DSN ----
+
+constexpr const char* kEnvid = "01J9ZQ0B3N8W5F4D7H2K6M1R9T";  // a message id
+
+std::vector<Message> dsn_messages() {
+  return {{"bounces-t1@client.test", {"a+b@example.com", "plain@example.com"}, message("1", "x\r\n"), kEnvid},
+          {"bounces-t2@client.test", {"c=d@example.com"}, message("2", "y\r\n"), "id+1=2"},
+          {"bounces-t3@client.test", {"e@example.com"}, message("3", "z\r\n"), ""}};
+}
+
+void expect_dsn_commands(RecordingPeer& peer) {
+  EXPECT_EQ(peer.commands("MAIL"),
+            (std::vector<std::string>{
+                std::string("MAIL FROM:<bounces-t1@client.test> ENVID=") + kEnvid,
+                "MAIL FROM:<bounces-t2@client.test> ENVID=id+2B1+3D2",
+                "MAIL FROM:<bounces-t3@client.test>",  // no envid: none sent
+            }));
+  EXPECT_EQ(peer.commands("RCPT"),
+            (std::vector<std::string>{
+                "RCPT TO:<a+b@example.com> ORCPT=rfc822;a+2Bb@example.com",
+                "RCPT TO:<plain@example.com> ORCPT=rfc822;plain@example.com",
+                "RCPT TO:<c=d@example.com> ORCPT=rfc822;c+3Dd@example.com",
+                "RCPT TO:<e@example.com> ORCPT=rfc822;e@example.com",  // ORCPT without ENVID
+            }));
+}
+
+TEST_F(SessionTest, DsnOfferedPipelinedAcrossMessagesSendsEnvidAndOrcpt) {
+  RecordingPeer peer({"PIPELINING", "DSN", "8BITMIME"});
+  ASSERT_NE(peer.port(), 0);
+  Conversation r = talk(target(peer.port()), options(core::TlsMode::kDisabled), dsn_messages(), true);
+  ASSERT_TRUE(r.opened) << r.failure.reply.text;
+  EXPECT_TRUE(r.caps.dsn);
+  ASSERT_EQ(r.results.size(), 3u);
+  for (const auto& t : r.results)
+    for (const auto& rr : t.recipients) EXPECT_EQ(rr.reply.code, 250) << rr.reply.text;
+  expect_dsn_commands(peer);
+}
+
+TEST_F(SessionTest, DsnOfferedWithoutPipeliningSendsEnvidAndOrcpt) {
+  RecordingPeer peer({"DSN"});
+  ASSERT_NE(peer.port(), 0);
+  Conversation r = talk(target(peer.port()), options(core::TlsMode::kDisabled), dsn_messages());
+  ASSERT_TRUE(r.opened) << r.failure.reply.text;
+  EXPECT_FALSE(r.caps.pipelining);
+  ASSERT_EQ(r.results.size(), 3u);
+  expect_dsn_commands(peer);
+}
+
+// An SMTPUTF8 recipient gets no ORCPT (an rfc822 address is ASCII); the
+// others in the same transaction still do.
+TEST_F(SessionTest, DsnOrcptLeftOutForANonAsciiRecipient) {
+  RecordingPeer peer({"PIPELINING", "DSN", "SMTPUTF8"});
+  ASSERT_NE(peer.port(), 0);
+  Conversation r = talk(target(peer.port()), options(core::TlsMode::kDisabled),
+                        {{"s@client.test", {"\xd0\xb8@example.com", "a@example.com"}, message("1", "x\r\n"), kEnvid}});
+  ASSERT_TRUE(r.opened) << r.failure.reply.text;
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_EQ(peer.commands("MAIL"),
+            (std::vector<std::string>{std::string("MAIL FROM:<s@client.test> SMTPUTF8 ENVID=") + kEnvid}));
+  EXPECT_EQ(peer.commands("RCPT"),
+            (std::vector<std::string>{"RCPT TO:<\xd0\xb8@example.com>",
+                                      "RCPT TO:<a@example.com> ORCPT=rfc822;a@example.com"}));
+}
+
+TEST_F(SessionTest, DsnNotOfferedSendsNeitherEnvidNorOrcpt) {
+  for (bool pipelining : {true, false}) {
+    RecordingPeer peer(pipelining ? std::vector<std::string>{"PIPELINING"} : std::vector<std::string>{});
+    ASSERT_NE(peer.port(), 0);
+    Conversation r = talk(target(peer.port()), options(core::TlsMode::kDisabled), dsn_messages(), pipelining);
+    ASSERT_TRUE(r.opened) << r.failure.reply.text;
+    EXPECT_FALSE(r.caps.dsn);
+    ASSERT_EQ(r.results.size(), 3u);
+    EXPECT_EQ(peer.commands("MAIL"), (std::vector<std::string>{"MAIL FROM:<bounces-t1@client.test>",
+                                                               "MAIL FROM:<bounces-t2@client.test>",
+                                                               "MAIL FROM:<bounces-t3@client.test>"}))
+        << "pipelining " << pipelining;
+    EXPECT_EQ(peer.commands("RCPT"),
+              (std::vector<std::string>{"RCPT TO:<a+b@example.com>", "RCPT TO:<plain@example.com>",
+                                        "RCPT TO:<c=d@example.com>", "RCPT TO:<e@example.com>"}))
+        << "pipelining " << pipelining;
+  }
 }
 
 }  // namespace
