@@ -211,7 +211,7 @@ int serve(const ServeOptions& options) {
     injector = std::make_unique<engine::Injector>(engine, config, clock);
     core::ListenerConfig lc = config->listener;
     if (lc.network_tenant.empty()) lc.network_tenant = kDefaultTenant;
-    listener = std::make_unique<mta::SmtpServer>(lc, *injector, io.get_executor(), clock);
+    listener = std::make_unique<mta::SmtpServer>(lc, config->inbound, *injector, io.get_executor(), clock);
     auto bound = listener->start();
     if (!bound) core::log::fatal("cannot start the SMTP listener", {{"error", bound.error().to_string()}});
     core::log::info("SMTP listener accepting",

@@ -66,19 +66,19 @@ std::string normalize_address(std::string_view channel, std::string_view address
 Status check_suppression_fields(std::string_view channel, std::string_view address,
                                 std::string_view category) {
   if (channel != kAnyChannel && !parse_channel(channel))
-    return invalid_argument("channel", "must be email, telegram, viber, vk, whatsapp, sms or \"*\"");
-  if (trim(address).empty()) return invalid_argument("address", "is required");
-  if (address.size() > 320) return invalid_argument("address", "at most 320 bytes");
+    return invalid_argument("channel", "channel: must be email, telegram, viber, vk, whatsapp, sms or \"*\"");
+  if (trim(address).empty()) return invalid_argument("address", "address: is required");
+  if (address.size() > 320) return invalid_argument("address", "address: at most 320 bytes");
   if (std::any_of(address.begin(), address.end(),
                   [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
-    return invalid_argument("address", "must not contain control characters");
+    return invalid_argument("address", "address: must not contain control characters");
   if (category != kAnyCategory) {
     const bool ok = !category.empty() && category.size() <= 64 &&
                     std::all_of(category.begin(), category.end(), [](char c) {
                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
                              c == '.' || c == '-';
                     });
-    if (!ok) return invalid_argument("category", "must match [a-z0-9_.-]{1,64} or be \"*\"");
+    if (!ok) return invalid_argument("category", "category: must match [a-z0-9_.-]{1,64} or be \"*\"");
   }
   return {};
 }

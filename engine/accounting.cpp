@@ -8,6 +8,9 @@
 // one go, which is nearly all of what we log.
 #include "engine/accounting.h"
 
+#include "engine/feedback.h"
+#include "mta/bounce/classify.h"
+
 #include <algorithm>
 #include <array>
 #include <cassert>
@@ -141,13 +144,6 @@ std::string_view type_name(AttemptResult r) noexcept {
   return "unknown";
 }
 
-// ASCII case-insensitive substring search; `needle` is lower case.
-bool contains_word(std::string_view hay, std::string_view needle) noexcept {
-  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
-                     [&](char a, char b) { return lower(a) == b; }) != hay.end();
-}
-
 // The domain of an addr-spec, for the "recipient_domain" field: the part
 // after the last '@'. Not lowered here: append_lower_escaped does that.
 std::string_view domain_of(std::string_view address) noexcept {
@@ -172,34 +168,12 @@ std::string_view attempt_result_name(AttemptResult r) noexcept {
 }
 
 std::string_view bounce_class(const core::Reply& reply) noexcept {
-  // Split "C.S.D"; the transport's parser only lets well-formed codes
-  // through, but a hand-made Reply may hold anything.
-  const std::string_view e = reply.enhanced;
-  const size_t dot1 = e.find('.');
-  const size_t dot2 = dot1 == std::string_view::npos ? dot1 : e.find('.', dot1 + 1);
-  if (dot2 == std::string_view::npos) {
-    return reply.code >= 400 && reply.code < 500 ? kClassTransient : kClassOther;
-  }
-  const std::string_view cls = e.substr(0, dot1);
-  const std::string_view subject = e.substr(dot1 + 1, dot2 - dot1 - 1);
-  const std::string_view detail = e.substr(dot2 + 1);
-  if (cls == "4") return kClassTransient;
-  if (cls != "5") return kClassOther;
-  if (subject == "1") {  // addressing status (RFC 3463 3.2)
-    if (detail == "2" || detail == "10") return kClassBadDomain;  // 5.1.10: null MX (RFC 7505)
-    if (detail == "7" || detail == "8") return kClassInvalidSender;
-    return kClassBadMailbox;
-  }
-  if (subject == "2" && detail == "2") return kClassQuota;  // mailbox full
-  if (subject == "7") {
-    // Security or policy status. Providers refuse spam with the same 5.7.1 as any policy; only the
-    // text tells them apart. #7's classifier will use rules as data.
-    for (std::string_view w : {"spam", "unsolicited", "junk"}) {
-      if (contains_word(reply.text, w)) return kClassSpam;
-    }
-    return kClassPolicy;
-  }
-  return kClassOther;
+  // A 4xx refusal (or a 4.x.x status) is not a bounce, whatever its words.
+  const bool transient_code = reply.code >= 400 && reply.code < 500;
+  const bool transient_status = !reply.enhanced.empty() && reply.enhanced[0] == '4';
+  if (transient_code || (reply.code == 0 && transient_status)) return kClassTransient;
+  return mta::bounce::category_name(
+      bounce_classifier()->classify(reply.code, reply.enhanced, reply.text));
 }
 
 std::string_view entry_bounce_class(const AccountingEntry& e) noexcept {

@@ -47,28 +47,23 @@ enum class AttemptResult : uint8_t {
 };
 std::string_view attempt_result_name(AttemptResult r) noexcept;  // "delivered", ...
 
-// Bounce classes (PowerMTA's names). Basic now: from the enhanced status
-// code; the bounce classifier of issue #7 refines them. Logged, so never
+// Bounce classes: PowerMTA's names, from the bounce classifier
+// (mta/bounce/classify.h, rules as data: bounces.rules_file), plus
+// "transient" for a refusal that is not a bounce at all. Logged, so never
 // rename one.
 inline constexpr std::string_view kClassBadMailbox = "bad-mailbox";
 inline constexpr std::string_view kClassBadDomain = "bad-domain";
 inline constexpr std::string_view kClassInvalidSender = "invalid-sender";
-inline constexpr std::string_view kClassQuota = "quota";
+inline constexpr std::string_view kClassQuota = "quota-issues";
 inline constexpr std::string_view kClassTransient = "transient";
 inline constexpr std::string_view kClassPolicy = "policy-related";
 inline constexpr std::string_view kClassSpam = "spam-related";
 inline constexpr std::string_view kClassOther = "other";
 
-// The class of a refusal, from its reply (pure; no allocation):
-//   4.x.x (or a 4xx code without enhanced code)  transient
-//   5.1.2, 5.1.10 (bad destination, null MX)     bad-domain
-//   5.1.7, 5.1.8 (our sender address)            invalid-sender
-//   other 5.1.x                                  bad-mailbox
-//   5.2.2                                        quota
-//   5.7.x whose text mentions spam, unsolicited
-//     or junk mail (case-insensitive)            spam-related
-//   other 5.7.x                                  policy-related
-//   anything else                                other
+// The class of a refusal, from its reply: "transient" for a 4xx code (or
+// code 0 with a 4.x.x status), else the classifier's category for
+// "<code> <enhanced> <text>" (set_bounce_classifier; the built-in rules by
+// default). No I/O.
 std::string_view bounce_class(const core::Reply& reply) noexcept;
 
 // One attempt, as the dispatcher saw it. Pointers are borrowed for the

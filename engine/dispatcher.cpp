@@ -30,6 +30,7 @@
 #include "engine/feedback.h"
 #include "engine/throttle.h"
 #include "engine/metrics.h"
+#include "engine/suppress.h"
 
 namespace engine {
 namespace {
@@ -281,9 +282,25 @@ void Dispatcher::absorb_outcomes(core::TimePoint now) {
     for (size_t i = 0; i < send.items.size(); ++i) {
       const core::MessageRecord& record = send.items[i].record;
       const transports::Outcome& o = i < a.outcomes.size() ? a.outcomes[i] : kMissing;
-      Decision d = decide(record, o, retry_, now, unit(rng_));
+      const bool forbidden = i < send.forbidden.size() && !send.forbidden[i].empty();
+      Decision d = forbidden ? forbid(record, send.forbidden[i])
+                             : decide(record, o, retry_, now, unit(rng_));
+      // What the refusal says about the address, before a fallback to the
+      // next channel forgets the bounce.
+      if (!forbidden && o.kind == transports::OutcomeKind::kPermanent && d.transition.bounce) {
+        note_refusal(record, o.reply, d.transition.bounce->category, now);
+      }
+      const ForbiddenCheck check = forbidden_check(spool_, record.tenant);
       if (d.verdict == Verdict::kFailed) {
-        if (auto next = next_route(record, registry_)) fall_back(d, record, *next, now);
+        if (auto next = next_route(record, registry_, check)) fall_back(d, record, *next, now);
+      }
+      if (forbidden) {
+        m.forbidden->inc();
+        core::log::info(d.verdict == Verdict::kFallback ? "suppressed on this channel" : "forbidden",
+                        {Field("id", record.id.to_string()), Field("destination", record.destination),
+                         Field("detail", d.transition.detail)});
+        pending_.push_back(std::move(d.transition));
+        continue;
       }
       // A non-strict template renders a missing variable empty; the event
       // says which, so the author can find out why a greeting was blank.
@@ -504,6 +521,7 @@ void Dispatcher::start_send(DestinationQueue& q, transports::Transport& transpor
   std::vector<transports::Delivery> batch;
   batch.reserve(n);
   send->rendered.resize(n);
+  send->forbidden.resize(n);
   // Outcomes in item order. A message that does not render for its channel
   // (strict template missing a variable, too long for Telegram, a bad
   // button) gets a permanent outcome here and is never handed to the
@@ -518,6 +536,19 @@ void Dispatcher::start_send(DestinationQueue& q, transports::Transport& transpor
     const queue::Leased& item = send->items[i];
     if (item.record.lease_until) {
       send->deadline = std::min(send->deadline, *item.record.lease_until - send_margin_);
+    }
+    // A recipient suppressed since the message was accepted (a bounce, a
+    // complaint, an unsubscribe) gets nothing more: checked here, at the
+    // last moment, so a message waiting for a retry is stopped too. The
+    // filter answers from memory for everyone not suppressed.
+    const core::MessageRecord& rec = item.record;
+    if (rec.channel_index < rec.request.channels.size()) {
+      if (auto why = forbidden_reason(spool_, rec.tenant, rec.request, rec.channel())) {
+        send->forbidden[i] = std::move(*why);
+        outcomes[i].kind = transports::OutcomeKind::kPermanent;
+        outcomes[i].reply = core::Reply{0, "", send->forbidden[i]};
+        continue;
+      }
     }
     const core::Content& content = item.content ? *item.content : kNoContent;
     core::Result<templating::Rendered> rendered = render(item.record, content, now, limits);
@@ -679,6 +710,7 @@ void Dispatcher::on_leased(core::Result<std::vector<queue::Leased>> result, size
 // ---- (5) committing ---------------------------------------------------------
 
 void Dispatcher::flush() {
+  flush_feedback();
   if (apply_in_flight_ || pending_.empty()) return;
   // A small gathering waits out engine.apply_linger since the last apply
   // (real time: tests with a fake clock still get theirs), unless stopping.
@@ -710,6 +742,34 @@ void Dispatcher::flush() {
     asio::post(self->strand_, [self, r = std::move(r), count]() mutable {
       self->on_applied(std::move(r), count);
     });
+  });
+}
+
+// Suppressions the refusals of this step call for (suppress.h). They are
+// not part of the transitions' transaction: losing them in a crash costs
+// one more refusal from the same peer, which calls for them again.
+void Dispatcher::note_refusal(const core::MessageRecord& record, const core::Reply& reply,
+                              std::string_view category, core::TimePoint now) {
+  if (record.channel_index >= record.request.channels.size()) return;
+  if (auto f = suppression_for_refusal(record, record.channel(), reply, category, config_->bounces,
+                                       now)) {
+    feedback_.push_back(std::move(*f));
+  }
+}
+
+void Dispatcher::flush_feedback() {
+  if (feedback_.empty()) return;
+  std::vector<queue::Feedback> items;
+  items.swap(feedback_);
+  spool_op_started();
+  spool_.apply_feedback(std::move(items), [weak = weak_from_this()](
+                                              core::Result<std::vector<queue::FeedbackOutcome>> r) {
+    if (!r) {
+      core::log::error("suppressions from refusals not stored", {{"error", r.error().to_string()}});
+    }
+    auto self = weak.lock();
+    if (!self) return;
+    asio::post(self->strand_, [self] { self->spool_op_finished(); });
   });
 }
 

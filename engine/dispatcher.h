@@ -92,6 +92,9 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     std::string destination;
     std::vector<queue::Leased> items;
     std::vector<templating::Rendered> rendered;  // one per item; what the transport sends
+    // Per item: why it may not be sent (a suppression found just before
+    // sending); empty for the items handed to the transport.
+    std::vector<std::string> forbidden;
     core::TimePoint deadline;  // earliest lease_until of the items - send_margin_
     std::shared_ptr<ThrottleGroup> group;  // the destination's throttle group; may be null
     bool answered = false;     // the transport called its completion
@@ -169,6 +172,12 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   void on_grace_expired();
   void try_finish_stop();
   void spool_op_started() noexcept { ++spool_ops_; }
+  // Suppressions called for by permanent refusals (suppress.h), stored with
+  // the next flush.
+  void note_refusal(const core::MessageRecord& record, const core::Reply& reply,
+                    std::string_view category, core::TimePoint now);
+  void flush_feedback();
+  std::vector<queue::Feedback> feedback_;
   // Nothing in progress that would change the spool: for TEST_poll.
   bool quiet() const noexcept;
   void spool_op_finished();

@@ -160,8 +160,11 @@ void Dispatcher::observe_replies(const InFlight& send,
                                  core::TimePoint now) {
   if (throttles_ == nullptr || !send.group) return;
   const core::Reply* last = nullptr;
-  for (const transports::Outcome& o : outcomes) {
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const transports::Outcome& o = outcomes[i];
     if (o.kind == transports::OutcomeKind::kDelivered) continue;
+    // Suppressed messages never reached the peer: its health is not in them.
+    if (i < send.forbidden.size() && !send.forbidden[i].empty()) continue;
     if (last != nullptr && last->code == o.reply.code && last->text == o.reply.text) continue;
     last = &o.reply;
     throttles_->observe(*send.group, o.reply, now);

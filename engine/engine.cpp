@@ -12,7 +12,11 @@
 
 #include "core/log.h"
 #include "engine/dispatcher.h"
+#include "engine/feedback.h"
+#include "engine/inbound.h"
 #include "engine/receipts.h"
+#include "engine/suppress.h"
+#include "mta/bounce/classify.h"
 #include "engine/router.h"
 #include "engine/throttle.h"
 
@@ -30,9 +34,14 @@ class Engine::Impl {
         clock_(clock),
         contents_(std::make_shared<ContentCache>(spool, kCompiledTemplatesCached)),
         throttles_(make_throttles(*config_, clock)),
+        classifier_(make_classifier(*config_)),
         dispatcher_(std::make_shared<Dispatcher>(std::move(config), spool, transports, clock,
                                                  std::move(executor), contents_, accounting,
-                                                 throttles_.get())) {}
+                                                 throttles_.get())),
+        inbound_(std::make_shared<InboundProcessor>(config_, spool_, clock_, executor_,
+                                                    classifier_)) {
+    set_bounce_classifier(classifier_);
+  }
 
   Throttles& throttles() { return *throttles_; }
 
@@ -48,6 +57,8 @@ class Engine::Impl {
                                             core::Channel channel) const;
 
   Dispatcher& dispatcher() { return *dispatcher_; }
+  InboundProcessor& inbound() { return *inbound_; }
+  const core::Clock& clock() const { return clock_; }
   const std::shared_ptr<const core::Config>& config() const { return config_; }
   queue::Spool& spool() { return spool_; }
   const transports::Registry& registry() const { return transports_; }
@@ -72,7 +83,20 @@ class Engine::Impl {
   const core::Clock& clock_;
   std::shared_ptr<ContentCache> contents_;
   std::unique_ptr<Throttles> throttles_;
+  std::shared_ptr<const mta::bounce::Classifier> classifier_;
   std::shared_ptr<Dispatcher> dispatcher_;
+  std::shared_ptr<InboundProcessor> inbound_;
+
+  // bounces.rules_file, checked when the config was loaded (serve.cpp);
+  // should it fail to load now, classify with the built-in rules.
+  static std::shared_ptr<const mta::bounce::Classifier> make_classifier(const core::Config& config) {
+    if (config.bounces.rules_file.empty()) return mta::bounce::Classifier::defaults();
+    auto c = mta::bounce::Classifier::load_file(config.bounces.rules_file);
+    if (c) return *c;
+    core::log::error("bounce rules not loaded; using the built-in rules",
+                     {{"file", config.bounces.rules_file}, {"error", c.error().to_string()}});
+    return mta::bounce::Classifier::defaults();
+  }
 
   // A loaded config has compiled its backoff regexes already; should one
   // still fail here, run without backoff rules rather than not at all.
@@ -211,6 +235,7 @@ void Engine::Impl::submit(std::string tenant, std::vector<core::MessageRequest> 
   // spool reads as batch positions); only filled when something is shared.
   std::vector<uint32_t> in_batch(content_of.empty() ? 0 : n);
   bool due_now = false;
+  const ForbiddenCheck forbidden = forbidden_check(spool_, tenant);
   for (size_t i = 0; i < n; ++i) {
     core::MessageRequest& request = requests[i];
     // A sharer is checked against the content it will be sent with: that
@@ -232,7 +257,7 @@ void Engine::Impl::submit(std::string tenant, std::vector<core::MessageRequest> 
       const queue::NewMessage& first = batch[in_batch[j]];
       owner = first.content_of.value_or(in_batch[j]);
     }
-    core::Result<Route> r = route(request, transports_);
+    core::Result<Route> r = route(request, transports_, forbidden);
     if (!r) {
       refused[i] = std::move(r.error());
       continue;
@@ -250,6 +275,10 @@ void Engine::Impl::submit(std::string tenant, std::vector<core::MessageRequest> 
     m.channel_index = r->channel_index;
     m.destination = std::move(r->destination);
     m.content_of = owner;  // the spool refuses a sharer that carries content itself
+    if (!r->forbidden.empty()) {
+      m.initial_status = core::MessageStatus::kForbidden;
+      m.detail = std::move(r->forbidden);
+    }
     if (!in_batch.empty()) in_batch[i] = static_cast<uint32_t>(batch.size());
     batch.push_back(std::move(m));
   }
@@ -360,7 +389,112 @@ void Engine::apply_receipts(std::vector<transports::providers::Receipt> receipts
                          std::move(done));
 }
 
-void Engine::start() { impl_->dispatcher().start(); }
+void Engine::suppress(std::vector<core::Suppression> entries,
+                      std::function<void(core::Status)> done) {
+  std::vector<queue::Feedback> items;
+  items.reserve(entries.size());
+  const core::TimePoint now = impl_->clock().now();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    core::Suppression& s = entries[i];
+    if (auto st = core::check_suppression_fields(s.channel, s.address, s.category); !st) {
+      core::Error e = st.error();
+      const std::string prefix = "suppressions[" + std::to_string(i) + "].";
+      e.field = prefix + e.field;
+      e.message = prefix + e.message;
+      done(e);
+      return;
+    }
+    s.address = core::normalize_address(s.channel, s.address);
+    if (s.created_at == core::TimePoint{}) s.created_at = now;
+    queue::Feedback f;
+    f.kind = queue::Feedback::Kind::kSuppress;
+    f.suppression = std::move(s);
+    items.push_back(std::move(f));
+  }
+  impl_->spool().apply_feedback(
+      std::move(items),
+      [done = std::move(done)](core::Result<std::vector<queue::FeedbackOutcome>> r) {
+        if (!r) {
+          done(r.error());
+        } else {
+          done(core::Status{});
+        }
+      });
+}
+
+void Engine::unsuppress(core::Suppression which, std::function<void(core::Result<size_t>)> done) {
+  const std::string_view category = which.category.empty() ? core::kAnyCategory : which.category;
+  if (auto st = core::check_suppression_fields(which.channel, which.address, category); !st) {
+    done(st.error());
+    return;
+  }
+  which.address = core::normalize_address(which.channel, which.address);
+  queue::Feedback f;
+  f.kind = queue::Feedback::Kind::kUnsuppress;
+  f.suppression = std::move(which);
+  impl_->spool().apply_feedback(
+      {std::move(f)}, [done = std::move(done)](core::Result<std::vector<queue::FeedbackOutcome>> r) {
+        if (!r) {
+          done(r.error());
+        } else {
+          done(r->empty() ? size_t{0} : r->front().removed);
+        }
+      });
+}
+
+core::Result<std::vector<core::Suppression>> Engine::list_suppressions(
+    queue::SuppressionQuery q) const {
+  if (!q.address.empty()) {
+    q.address = core::normalize_address(q.channel.empty() ? std::string_view("email") : q.channel,
+                                        q.address);
+  }
+  return impl_->spool().list_suppressions(q);
+}
+
+core::Result<UnsubscribeToken> Engine::read_unsubscribe(std::string_view token) const {
+  return open_unsubscribe_token(impl_->config()->email.token_secret, token);
+}
+
+void Engine::unsubscribe(std::string_view token, std::string how,
+                         std::function<void(core::Result<UnsubscribeToken>)> done) {
+  auto t = read_unsubscribe(token);
+  if (!t) {
+    done(t.error());
+    return;
+  }
+  queue::Feedback f;
+  f.kind = queue::Feedback::Kind::kSuppress;
+  f.suppression.tenant = t->tenant;
+  f.suppression.channel = t->channel;
+  f.suppression.address = t->address;
+  f.suppression.category = t->category;
+  f.suppression.reason = core::SuppressionReason::kUnsubscribed;
+  f.suppression.created_at = impl_->clock().now();
+  f.suppression.detail = std::move(how);
+  core::log::info("unsubscribed", {{"tenant", t->tenant},
+                                   {"channel", t->channel},
+                                   {"category", t->category},
+                                   {"how", f.suppression.detail}});
+  impl_->spool().apply_feedback(
+      {std::move(f)}, [t = std::move(*t), done = std::move(done)](
+                          core::Result<std::vector<queue::FeedbackOutcome>> r) mutable {
+        if (!r) {
+          done(r.error());
+        } else {
+          done(std::move(t));
+        }
+      });
+}
+
+void Engine::receive_report(queue::InboundReport report,
+                            std::function<void(core::Result<core::Id>)> done) {
+  impl_->inbound().receive(std::move(report), std::move(done));
+}
+
+void Engine::start() {
+  impl_->dispatcher().start();
+  impl_->inbound().recover();
+}
 
 void Engine::stop(std::function<void()> done) { impl_->dispatcher().stop(std::move(done)); }
 

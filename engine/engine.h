@@ -83,6 +83,15 @@ struct CallbackAnswer {
   std::string body;
 };
 
+// The fields of a one-click unsubscribe token (templating::
+// kUnsubscribeTokenKind): "u1", tenant, channel, address, category.
+struct UnsubscribeToken {
+  std::string tenant;
+  std::string channel;
+  std::string address;  // normalized (core::normalize_address)
+  std::string category;
+};
+
 class Engine {
  public:
   // `spool`, `transports` and `clock` must outlive the Engine, and the
@@ -177,6 +186,36 @@ class Engine {
   // as provider_callback applies them. `done` may be empty.
   void apply_receipts(std::vector<transports::providers::Receipt> receipts,
                       std::function<void(core::Result<queue::ReceiptStats>)> done = {});
+
+  // ---- suppressions, unsubscribes and reports (issue #7) ----------------
+  // Adds suppressions (the API, the CLI). Each entry's fields are checked
+  // (core::check_suppression_fields: kInvalidArgument naming the field and
+  // the entry's index, "suppressions[2].channel"), its address normalized
+  // and created_at set to now when unset; nothing is stored if any entry
+  // is refused. Messages of a suppressed recipient already queued become
+  // forbidden when their turn to be sent comes (the dispatcher checks every
+  // message before sending). `done` runs once the entries are durable.
+  void suppress(std::vector<core::Suppression> entries, std::function<void(core::Status)> done);
+  // Removes the entries of `which`.tenant/channel/address (address
+  // normalized here); which.category empty: every category. `done` gets
+  // how many were removed.
+  void unsuppress(core::Suppression which, std::function<void(core::Result<size_t>)> done);
+  // The entries of a tenant (Spool::list_suppressions; q.address is
+  // normalized here).
+  core::Result<std::vector<core::Suppression>> list_suppressions(queue::SuppressionQuery q) const;
+  // Opens a one-click unsubscribe token (GET /u/{token} shows what it would
+  // do). kInvalidArgument, field "token", for a forged or foreign token.
+  core::Result<UnsubscribeToken> read_unsubscribe(std::string_view token) const;
+  // Unsubscribes the token's recipient from its category on its channel
+  // (reason unsubscribed; `how` goes into the detail: "one-click", "page",
+  // "mailto"). Idempotent. `done` runs once durable.
+  void unsubscribe(std::string_view token, std::string how,
+                   std::function<void(core::Result<UnsubscribeToken>)> done);
+  // A report the SMTP listener accepted for an [inbound] address: stored
+  // durably (`done` gets its id), then parsed, matched to the message it is
+  // about and applied (bounce, complaint, unsubscribe) off the caller's
+  // thread. Reports left by a crash are processed at start().
+  void receive_report(queue::InboundReport report, std::function<void(core::Result<core::Id>)> done);
 
   // Starts the dispatcher loop and the lease-reclaim and purge timers.
   // Idempotent; ignored after stop().

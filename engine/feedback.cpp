@@ -9,9 +9,11 @@
 #include "engine/feedback.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 #include "engine/accounting.h"
+#include "mta/bounce/classify.h"
 
 namespace engine {
 namespace {
@@ -29,6 +31,22 @@ std::string describe(const core::Reply& reply) {
 // line never disagree. A permanent outcome with a 4.x.x enhanced code (a
 // local decision, or a peer's odd pairing) is not "transient" once it has
 // failed the message: "other".
+namespace {
+std::atomic<std::shared_ptr<const mta::bounce::Classifier>>& classifier_slot() {
+  static std::atomic<std::shared_ptr<const mta::bounce::Classifier>> slot{
+      mta::bounce::Classifier::defaults()};
+  return slot;
+}
+}  // namespace
+
+void set_bounce_classifier(std::shared_ptr<const mta::bounce::Classifier> classifier) {
+  if (classifier) classifier_slot().store(std::move(classifier));
+}
+
+std::shared_ptr<const mta::bounce::Classifier> bounce_classifier() {
+  return classifier_slot().load();
+}
+
 std::string_view bounce_category(const core::Reply& reply) noexcept {
   const std::string_view c = bounce_class(reply);
   return c == kClassTransient ? kBounceOther : c;
@@ -36,9 +54,9 @@ std::string_view bounce_category(const core::Reply& reply) noexcept {
 
 bool fall_back(Decision& d, const core::MessageRecord& record, const Route& next,
                core::TimePoint now) {
-  if (d.verdict != Verdict::kFailed || !d.transition.bounce) return false;
+  if (d.verdict != Verdict::kFailed) return false;
   // Too late on one channel is too late on all of them.
-  if (d.transition.bounce->category == kBounceExpired) return false;
+  if (d.transition.bounce && d.transition.bounce->category == kBounceExpired) return false;
   if (next.channel_index <= record.channel_index ||
       next.channel_index >= record.request.channels.size()) {
     return false;
@@ -55,6 +73,18 @@ bool fall_back(Decision& d, const core::MessageRecord& record, const Route& next
   t.channel_index = next.channel_index;
   t.destination = next.destination;
   return true;
+}
+
+Decision forbid(const core::MessageRecord& record, std::string detail) {
+  Decision d;
+  d.verdict = Verdict::kFailed;
+  queue::Transition& t = d.transition;
+  t.id = record.id;
+  t.lease_gen = record.lease_gen;
+  t.status = core::MessageStatus::kForbidden;
+  t.detail = std::move(detail);
+  t.counts_attempt = false;
+  return d;
 }
 
 queue::Transition release(const core::MessageRecord& record, core::TimePoint due_at,

@@ -6,6 +6,7 @@
 // are tested as data.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "core/clock.h"
@@ -15,23 +16,29 @@
 #include "queue/queue.h"
 #include "transports/transport.h"
 
+namespace mta::bounce {
+class Classifier;
+}
+
 namespace engine {
 
-// Bounce categories the engine assigns (refined by the bounce classifier of
-// a later issue; persisted in events, so never rename one).
-inline constexpr std::string_view kBounceBadMailbox = "bad-mailbox";
-inline constexpr std::string_view kBounceQuota = "quota";
-inline constexpr std::string_view kBouncePolicy = "policy-related";
+// Bounce categories the engine assigns itself; the rest come from the
+// bounce classifier (mta/bounce). Persisted in events, so never rename one.
 inline constexpr std::string_view kBounceOther = "other";
 inline constexpr std::string_view kBounceRetriesExhausted = "retries-exhausted";
 inline constexpr std::string_view kBounceExpired = "expired";
 
+// The classifier of every refusal the engine sees (synchronous replies,
+// DSNs, provider receipts). Process-wide, because accounting lines and
+// stored bounces must agree; replaced as a whole (config reload). Starts
+// as mta::bounce::Classifier::defaults(). Thread-safe.
+void set_bounce_classifier(std::shared_ptr<const mta::bounce::Classifier> classifier);
+std::shared_ptr<const mta::bounce::Classifier> bounce_classifier();
+
 // The category stored with a permanent refusal: accounting.h's
-// bounce_class (x.1.2 and x.1.10 bad-domain, x.1.7/x.1.8 invalid-sender,
-// other x.1.x bad-mailbox, x.2.2 quota, x.7.x spam-related or
-// policy-related, anything else other), except that a refusal with a 4.x.x
-// code is "other" rather than "transient". #7 replaces it with rules as
-// data.
+// bounce_class, except that a refusal with a 4xx code (a transient reply
+// the engine gave up on, a local decision) is "other" rather than
+// "transient".
 std::string_view bounce_category(const core::Reply& reply) noexcept;
 
 enum class Verdict : uint8_t {
@@ -61,7 +68,7 @@ Decision decide(const core::MessageRecord& record, const transports::Outcome& ou
                 const RetryPolicy& policy, core::TimePoint now, double rng_unit);
 
 // Channel fallback (API.md: "a permanent failure on it falls back to the
-// next"): turns a kFailed decision into kFallback — status sending, due
+// next"): turns a kFailed (or forbid()) decision into kFallback — status sending, due
 // now, on `next` (from next_route()), detail "<channel> failed: <reply>;
 // next channel <name>" — and returns true. A message that failed because it
 // expired stays failed (false), as does a decision that is not kFailed.
@@ -70,6 +77,10 @@ Decision decide(const core::MessageRecord& record, const transports::Outcome& ou
 // channel_attempt_base).
 bool fall_back(Decision& d, const core::MessageRecord& record, const Route& next,
                core::TimePoint now);
+
+// A message whose recipient is suppressed on its channel: kFailed verdict
+// (so fall_back may move it on), status forbidden, no attempt counted.
+Decision forbid(const core::MessageRecord& record, std::string detail);
 
 // A lease given back without an attempt: back to queued, due at `due_at`.
 queue::Transition release(const core::MessageRecord& record, core::TimePoint due_at,

@@ -258,6 +258,48 @@ Injector::Injector(Engine& engine, std::shared_ptr<const core::Config> config,
       clock_(clock) {}
 
 void Injector::inject(mta::InjectedMessage message, mta::InjectDone done) {
+  if (!message.inbound_rcpt.empty()) {
+    receive(std::move(message), std::move(done));
+    return;
+  }
+  relay(std::move(message), std::move(done));
+}
+
+// Reports are stored as received: a DSN or a complaint is evidence, and
+// whatever its form the processor (inbound.h) decides what it says. Then
+// the relayed recipients of the same transaction, if any.
+void Injector::receive(mta::InjectedMessage message, mta::InjectDone done) {
+  queue::InboundReport report;
+  report.mail_from = message.mail_from;
+  report.rcpt_to = std::move(message.inbound_rcpt);
+  report.client_ip = message.client_ip;
+  report.helo = message.helo;
+  if (message.rcpt_to.empty()) {
+    report.data = std::move(message.data);
+  } else {
+    report.data = message.data;
+  }
+  engine_.receive_report(
+      std::move(report), [this, message = std::move(message),
+                          done = std::move(done)](core::Result<core::Id> id) mutable {
+        if (!id) {
+          done(id.error());
+          return;
+        }
+        if (message.rcpt_to.empty()) {
+          done(std::vector<core::Id>{*id});
+          return;
+        }
+        message.inbound_rcpt.clear();
+        relay(std::move(message),
+              [id = *id, done = std::move(done)](core::Result<std::vector<core::Id>> ids) {
+                if (ids) ids->push_back(id);
+                done(std::move(ids));
+              });
+      });
+}
+
+void Injector::relay(mta::InjectedMessage message, mta::InjectDone done) {
   if (auto st = check_envelope(message, config_->listener); !st) {
     done(st.error());
     return;

@@ -97,9 +97,16 @@ class Injector final : public mta::InjectSink {
   // config->listener (max_message_bytes, max_recipients).
   Injector(Engine& engine, std::shared_ptr<const core::Config> config, const core::Clock& clock);
 
+  // Recipients of the inbound role (inbound_rcpt) make one stored report
+  // (Engine::receive_report), kept byte for byte; the relayed ones
+  // (rcpt_to) follow the rules above. The ids: rcpt_to's, then the
+  // report's (mta/inject.h).
   void inject(mta::InjectedMessage message, mta::InjectDone done) override;
 
  private:
+  void receive(mta::InjectedMessage message, mta::InjectDone done);
+  void relay(mta::InjectedMessage message, mta::InjectDone done);
+
   Engine& engine_;
   std::shared_ptr<const core::Config> config_;
   const core::Clock& clock_;

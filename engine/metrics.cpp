@@ -25,6 +25,9 @@ const Metrics& Metrics::get() {
     x.fallbacks = r.counter("vestnik_engine_channel_fallbacks_total",
                             "Messages that failed on one channel and continue on the next of "
                             "their channels (channel fallback).");
+    x.forbidden = r.counter("vestnik_engine_forbidden_total",
+                            "Messages stopped just before sending because their recipient was "
+                            "suppressed after they were accepted (bounce, complaint, unsubscribe).");
     x.released = r.counter("vestnik_engine_released_total",
                            "Leases given back to the queue without an attempt (no transport for "
                            "the channel, lease about to expire in a ready queue, shutdown, "

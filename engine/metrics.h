@@ -17,6 +17,7 @@ struct Metrics {
   core::metrics::Counter* transient;     // outcomes: transient failures (retried or not)
   core::metrics::Counter* failed;        // messages made failed by the engine
   core::metrics::Counter* fallbacks;     // messages moved to their next channel
+  core::metrics::Counter* forbidden;     // messages stopped before sending by a suppression
   core::metrics::Counter* released;      // leases given back without an attempt
   core::metrics::Counter* stale;         // transitions the spool skipped (lease no longer ours)
   core::metrics::Counter* apply_errors;  // spool.apply batches that failed

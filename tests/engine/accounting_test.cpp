@@ -280,7 +280,7 @@ TEST(AccountingBounceClass, Table) {
       {550, "5.1.1", "user unknown", kClassBadMailbox},
       {550, "5.1.0", "address rejected", kClassBadMailbox},
       {553, "5.1.3", "bad recipient address syntax", kClassBadMailbox},
-      {551, "5.1.6", "mailbox has moved", kClassBadMailbox},
+      {551, "5.1.6", "mailbox has moved", "inactive-mailbox"},
       {550, "5.1.2", "bad destination system", kClassBadDomain},
       {556, "5.1.10", "recipient domain has null MX", kClassBadDomain},
       {550, "5.1.7", "bad sender mailbox", kClassInvalidSender},
@@ -293,11 +293,12 @@ TEST(AccountingBounceClass, Table) {
       {554, "5.7.1", "Message rejected as SPAM", kClassSpam},
       {550, "5.7.1", "likely Unsolicited mail", kClassSpam},
       {550, "5.7.1", "looks like junk", kClassSpam},
-      {550, "5.7.26", "unauthenticated email is not accepted (DMARC)", kClassPolicy},
-      {550, "5.7.1", "relaying denied", kClassPolicy},
-      {552, "5.3.4", "message too big", kClassOther},
-      {554, "5.2.1", "mailbox disabled", kClassOther},
-      {550, "", "no such user", kClassOther},
+      {550, "5.7.26", "unauthenticated email is not accepted (DMARC)", "auth-failed"},
+      {550, "5.7.1", "relaying denied", "relaying-issues"},
+      {550, "5.7.1", "Message not accepted for policy reasons", kClassPolicy},
+      {552, "5.3.4", "message too big", kClassQuota},
+      {554, "5.2.1", "mailbox disabled", "inactive-mailbox"},
+      {550, "", "no such user", kClassBadMailbox},
       {0, "", "connection refused", kClassOther},
       {550, "5.1", "malformed enhanced code", kClassOther},
       {250, "2.0.0", "ok", kClassOther},
@@ -366,7 +367,7 @@ TEST_F(AccountingLogTest, WritesOneLinePerRecordIntoTheSpoolByDefault) {
     expect_keys(j);
     if (str(j, "type") == "bounce") {
       ++bounces;
-      EXPECT_EQ(str(j, "bounce_class"), "quota");
+      EXPECT_EQ(str(j, "bounce_class"), "quota-issues");
     }
   }
   EXPECT_EQ(bounces, size_t{kThreads * kPerThread / 2});
