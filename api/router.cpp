@@ -50,6 +50,16 @@ std::string_view route_name(RouteId id) noexcept {
       return "pause_destination";
     case RouteId::kResumeDestination:
       return "resume_destination";
+    case RouteId::kListSuppressions:
+      return "list_suppressions";
+    case RouteId::kAddSuppressions:
+      return "add_suppressions";
+    case RouteId::kDeleteSuppressions:
+      return "delete_suppressions";
+    case RouteId::kUnsubscribePage:
+      return "unsubscribe_page";
+    case RouteId::kUnsubscribe:
+      return "unsubscribe";
   }
   return "unknown";
 }
@@ -177,6 +187,23 @@ std::variant<Route, Response> match_route(http::verb m, std::string_view path, F
   if (path == "/healthz") return get_only(RouteId::kHealthz, m, f);
   if (path == "/metrics") return get_only(RouteId::kMetrics, m, f);
   if (path == "/v1/queues") return get_only(RouteId::kQueues, m, f);
+  if (path == "/v1/suppressions") {
+    if (is_get(m)) return Route{RouteId::kListSuppressions, {}};
+    if (m == http::verb::post) return Route{RouteId::kAddSuppressions, {}};
+    if (m == http::verb::delete_) return Route{RouteId::kDeleteSuppressions, {}};
+    return method_not_allowed("GET, HEAD, POST, DELETE", f);
+  }
+  // /u/{token}: the one-click unsubscribe link of every bulk email. The
+  // token is checked by the handler, which answers a forged one with its
+  // own 404 page.
+  constexpr std::string_view kUnsubscribePrefix = "/u/";
+  if (path.starts_with(kUnsubscribePrefix)) {
+    const std::string_view token = path.substr(kUnsubscribePrefix.size());
+    if (token.empty() || token.find('/') != std::string_view::npos) return not_found(f);
+    if (is_get(m)) return Route{RouteId::kUnsubscribePage, token};
+    if (m == http::verb::post) return Route{RouteId::kUnsubscribe, token};
+    return method_not_allowed("GET, HEAD, POST", f);
+  }
   if (path == "/v1/throttles") {
     if (is_get(m)) return Route{RouteId::kGetThrottles, {}};
     if (m == http::verb::put) return Route{RouteId::kPutThrottles, {}};
@@ -220,6 +247,8 @@ std::optional<Response> authorize(const Services& s, RouteId route, std::string_
   switch (route) {
     case RouteId::kHealthz:
     case RouteId::kProviderCallback:  // authenticated by the provider's signature
+    case RouteId::kUnsubscribePage:   // the token is the credential (RFC 8058:
+    case RouteId::kUnsubscribe:       // no cookies, no auth)
       return std::nullopt;
     case RouteId::kMetrics:
       if (!s.config->api.metrics_require_auth) return std::nullopt;
@@ -302,6 +331,23 @@ boost::asio::awaitable<Response> handle(Services& s, Route route, const Request&
       co_return resume_destination(s, req);
     case RouteId::kProviderCallback:
       co_return co_await provider_callback(s, req);
+    case RouteId::kListSuppressions:
+      co_return list_suppressions(s, req);
+    case RouteId::kAddSuppressions: {
+      // Not "co_return co_await" (a GCC 12 coroutine pitfall): a named result.
+      Response r = co_await add_suppressions(s, req);
+      co_return r;
+    }
+    case RouteId::kDeleteSuppressions: {
+      Response r = co_await delete_suppressions(s, req);
+      co_return r;
+    }
+    case RouteId::kUnsubscribePage:
+      co_return unsubscribe_page(s, req);
+    case RouteId::kUnsubscribe: {
+      Response r = co_await unsubscribe(s, req);
+      co_return r;
+    }
   }
   co_return not_found(req.reply_format);
 }

@@ -42,6 +42,15 @@ inline constexpr std::string_view kJsonType = "application/json";
 inline constexpr std::string_view kProtobufType = "application/x-protobuf";
 inline constexpr std::string_view kTextType = "text/plain; charset=utf-8";
 inline constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
+// The unsubscribe pages (routes_unsubscribe.cpp). The session adds a
+// Content-Security-Policy that allows no script, no external resource and
+// no framing to every answer of this type.
+inline constexpr std::string_view kHtmlType = "text/html; charset=utf-8";
+
+// Bodies of the public POST /u/{token} are a form field or two (RFC 8058:
+// "List-Unsubscribe=One-Click"); anything longer is refused with 413
+// whatever api.max_body_bytes allows the keyed endpoints.
+inline constexpr size_t kMaxPublicFormBytes = 8 * 1024;
 
 struct Request {
   boost::beast::http::verb method = boost::beast::http::verb::get;
@@ -57,6 +66,8 @@ struct Request {
   // received and every header, names in lower case.
   std::string_view target;
   std::vector<std::pair<std::string, std::string>> headers;
+  // The Accept-Language header, as sent (the unsubscribe pages' language).
+  std::string_view accept_language;
 };
 
 struct Response {
@@ -71,25 +82,30 @@ struct Response {
 };
 
 enum class RouteId : uint8_t {
-  kSendMessage,        // POST /v1/messages
-  kSendBatch,          // POST /v1/messages:batch
-  kGetMessage,         // GET /v1/messages/{id}
-  kCancelMessage,      // DELETE /v1/messages/{id}
-  kHealthz,            // GET /healthz
-  kMetrics,            // GET /metrics
-  kQueues,             // GET /v1/queues
-  kPutTemplate,        // PUT /v1/templates/{id}
-  kGetTemplate,        // GET /v1/templates/{id}
-  kDeleteTemplate,     // DELETE /v1/templates/{id}
-  kListTemplates,      // GET /v1/templates
-  kPreviewMessage,     // POST /v1/messages:preview
-  kGetThrottles,       // GET /v1/throttles
-  kPutThrottles,       // PUT /v1/throttles
-  kPauseDestination,   // POST /v1/destinations/{key}:pause
-  kResumeDestination,  // POST /v1/destinations/{key}:resume
-  kProviderCallback,   // POST|GET /v1/callbacks/{channel}/{account}
+  kSendMessage,         // POST /v1/messages
+  kSendBatch,           // POST /v1/messages:batch
+  kGetMessage,          // GET /v1/messages/{id}
+  kCancelMessage,       // DELETE /v1/messages/{id}
+  kHealthz,             // GET /healthz
+  kMetrics,             // GET /metrics
+  kQueues,              // GET /v1/queues
+  kPutTemplate,         // PUT /v1/templates/{id}
+  kGetTemplate,         // GET /v1/templates/{id}
+  kDeleteTemplate,      // DELETE /v1/templates/{id}
+  kListTemplates,       // GET /v1/templates
+  kPreviewMessage,      // POST /v1/messages:preview
+  kGetThrottles,        // GET /v1/throttles
+  kPutThrottles,        // PUT /v1/throttles
+  kPauseDestination,    // POST /v1/destinations/{key}:pause
+  kResumeDestination,   // POST /v1/destinations/{key}:resume
+  kProviderCallback,    // POST|GET /v1/callbacks/{channel}/{account}
+  kListSuppressions,    // GET /v1/suppressions
+  kAddSuppressions,     // POST /v1/suppressions
+  kDeleteSuppressions,  // DELETE /v1/suppressions
+  kUnsubscribePage,     // GET /u/{token}
+  kUnsubscribe,         // POST /u/{token}
 };
-inline constexpr size_t kRouteCount = 17;
+inline constexpr size_t kRouteCount = 22;
 std::string_view route_name(RouteId id) noexcept;  // for metrics labels
 
 struct Route {
@@ -146,5 +162,14 @@ Response get_throttles(Services& s, const Request& req);
 Response put_throttles(Services& s, const Request& req);
 Response pause_destination(Services& s, const Request& req);
 Response resume_destination(Services& s, const Request& req);
+
+// routes_suppressions.cpp
+Response list_suppressions(Services& s, const Request& req);
+boost::asio::awaitable<Response> add_suppressions(Services& s, const Request& req);
+boost::asio::awaitable<Response> delete_suppressions(Services& s, const Request& req);
+
+// routes_unsubscribe.cpp (public: the token is the credential)
+Response unsubscribe_page(Services& s, const Request& req);
+boost::asio::awaitable<Response> unsubscribe(Services& s, const Request& req);
 
 }  // namespace api

@@ -392,6 +392,18 @@ asio::awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, Response r,
   res.set(http::field::content_type, r.content_type);
   res.set(http::field::cache_control, "no-store");
   if (!r.allow.empty()) res.set(http::field::allow, r.allow);
+  if (r.content_type == kHtmlType) {
+    // Our pages need inline CSS and a form posting to ourselves, nothing
+    // else: no script, no external resource, not framed by anyone (a
+    // framed confirm button could be clicked by deceit), no Referer with
+    // the token in it.
+    res.set("Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+            "base-uri 'none'");
+    res.set(http::field::x_frame_options, "DENY");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Referrer-Policy", "no-referrer");
+  }
   if (r.challenge) {
     res.set(http::field::www_authenticate, r.invalid_token
                                                ? R"(Bearer realm="vestnik", error="invalid_token")"
@@ -460,6 +472,7 @@ asio::awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::
   const std::string_view content_type = req[http::field::content_type];
   if (iequals_prefix(content_type, kProtobufType)) r.body_format = Format::kProtobuf;
   r.content_type = content_type;
+  r.accept_language = req[http::field::accept_language];
   r.reply_format =
       r.body_format == Format::kProtobuf || contains_icase(req[http::field::accept], kProtobufType)
           ? Format::kProtobuf
@@ -494,6 +507,20 @@ asio::awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::
   if (auto denied = authorize(services_, route.id, req[http::field::authorization], r.reply_format,
                               &r.principal)) {
     co_return co_await early(std::move(*denied));
+  }
+
+  // The public unsubscribe endpoint takes a form field, not an upload:
+  // its own small limit, checked before any body byte is read (a chunked
+  // body is measured while it arrives, by the parser).
+  if (route.id == RouteId::kUnsubscribe) {
+    if (const auto length = parser.content_length(); length && *length > kMaxPublicFormBytes) {
+      const bool kept = co_await early(
+          http_error(413, "too_large",
+                     "request body larger than " + std::to_string(kMaxPublicFormBytes) + " bytes",
+                     Format::kJson));
+      co_return kept;
+    }
+    parser.body_limit(kMaxPublicFormBytes);
   }
 
   if (!parser.is_done()) {

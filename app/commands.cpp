@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <optional>
 #include <fstream>
@@ -451,6 +453,142 @@ int cmd_throttle_resume(const ClientFlags& c, const std::string& key) {
   auto v = fetch(c, "POST", "/v1/destinations/" + percent_encode(key) + ":resume", &exit);
   if (!v) return exit;
   std::cout << str(v->if_contains("key")) << "  " << str(v->if_contains("status")) << "\n";
+  return 0;
+}
+
+namespace {
+
+// "&name=value" for each non-empty value, percent-encoded ('+' too: the
+// API reads it literally, but encoding it is never wrong).
+std::string query_of(std::initializer_list<std::pair<const char*, const std::string*>> params) {
+  std::string q;
+  for (const auto& [name, value] : params) {
+    if (value->empty()) continue;
+    q += q.empty() ? "?" : "&";
+    q += name;
+    q += "=";
+    q += percent_encode(*value);
+  }
+  return q;
+}
+
+// "2026-11-24T09:00:00.000Z" -> "2026-11-24 09:00:00Z": the table's "since".
+std::string since(std::string t) {
+  if (t.size() > 10 && t[10] == 'T') t[10] = ' ';
+  if (const size_t dot = t.find('.'); dot != std::string::npos) {
+    const size_t end = t.find_first_not_of("0123456789", dot + 1);
+    t.erase(dot, end == std::string::npos ? std::string::npos : end - dot);
+  }
+  return t;
+}
+
+}  // namespace
+
+int cmd_suppress_list(const ClientFlags& c, const SuppressFlags& s) {
+  // The pages are fetched as JSON whatever --json says; --json prints them
+  // joined at the end.
+  ClientFlags quiet = c;
+  quiet.json = false;
+  const std::string limit = "1000";
+  const std::string base = "/v1/suppressions" + query_of({{"tenant", &s.tenant},
+                                                          {"channel", &s.channel},
+                                                          {"address", &s.address},
+                                                          {"category", &s.category},
+                                                          {"limit", &limit}});
+  json::array all;
+  std::string next;
+  for (int page = 0; page < kMaxSuppressPages; ++page) {
+    const std::string target = next.empty() ? base : base + "&after=" + percent_encode(next);
+    int exit = 0;
+    auto v = fetch(quiet, "GET", target, &exit);
+    if (!v) return exit;
+    for (auto& e : array_at(*v, "suppressions")) all.push_back(e);
+    next = str(v->if_contains("next"));
+    if (next.empty()) break;
+  }
+  if (c.json) {
+    json::object out;
+    out["suppressions"] = std::move(all);
+    if (!next.empty()) out["next"] = next;
+    std::cout << json::serialize(out) << "\n";
+    return 0;
+  }
+  if (all.empty()) {
+    std::cout << "no suppressions\n";
+    return 0;
+  }
+  const char* keys[] = {"tenant", "channel", "address", "category",
+                        "reason", "created_at", "detail"};
+  std::vector<std::array<std::string, 7>> rows;
+  rows.push_back({"tenant", "channel", "address", "category", "reason", "since", "detail"});
+  for (auto& item : all) {
+    if (!item.is_object()) continue;
+    std::array<std::string, 7> row;
+    for (size_t i = 0; i < row.size(); ++i) row[i] = str(item.as_object().if_contains(keys[i]));
+    row[5] = since(row[5]);
+    rows.push_back(std::move(row));
+  }
+  // Columns as wide as their widest cell (capped: a long address is shown
+  // whole, the columns after it just shift), the last one unpadded.
+  std::array<size_t, 7> width{};
+  for (const auto& row : rows) {
+    for (size_t i = 0; i + 1 < row.size(); ++i) {
+      width[i] = std::max(width[i], std::min<size_t>(row[i].size(), 40));
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) {
+        line += std::string(width[i] > row[i].size() ? width[i] - row[i].size() + 2 : 2, ' ');
+      }
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::cout << line << "\n";
+  }
+  if (!next.empty()) {
+    std::cout << "... more than " << all.size()
+              << " entries: narrow the list with --channel, --address or --category\n";
+  }
+  return 0;
+}
+
+int cmd_suppress_add(const ClientFlags& c, const SuppressFlags& s) {
+  json::object entry;
+  auto put = [&entry](const char* k, const std::string& v) {
+    if (!v.empty()) entry[k] = v;
+  };
+  put("tenant", s.tenant);
+  put("channel", s.channel);
+  put("address", s.address);
+  put("category", s.category);
+  put("reason", s.reason);
+  put("detail", s.detail);
+  int exit = 0;
+  auto v = fetch(c, "POST", "/v1/suppressions", &exit, json::serialize(entry));
+  if (!v) return exit;
+  std::cout << fmt::format("suppressed {} on {} ({}, {})\n", s.address, s.channel,
+                           s.category.empty() ? "every category" : "category " + s.category,
+                           s.reason.empty() ? "manual" : s.reason);
+  return 0;
+}
+
+int cmd_suppress_remove(const ClientFlags& c, const SuppressFlags& s) {
+  int exit = 0;
+  auto v = fetch(c, "DELETE",
+                 "/v1/suppressions" + query_of({{"tenant", &s.tenant},
+                                                {"channel", &s.channel},
+                                                {"address", &s.address},
+                                                {"category", &s.category}}),
+                 &exit);
+  if (!v) return exit;
+  const std::string removed = str(v->if_contains("removed"));
+  if (removed == "0") {
+    std::cout << "no entry matched: nothing removed\n";
+  } else {
+    std::cout << "removed " << removed << (removed == "1" ? " entry\n" : " entries\n");
+  }
   return 0;
 }
 

@@ -1,5 +1,5 @@
 // app/commands.h: the client-side CLI commands (send, status, queue,
-// throttle, key).
+// throttle, suppress, key).
 // Each talks to a running server through the HTTP API and prints a readable
 // answer; --json prints the API's JSON as is. Return value: exit status
 // (0 ok, 1 refused by the server, 2 usage or connection error).
@@ -44,6 +44,27 @@ int cmd_throttle_pause(const ClientFlags& c, const std::string& key, const std::
                        const std::string& reason);
 // `vestnik throttle resume KEY`.
 int cmd_throttle_resume(const ClientFlags& c, const std::string& key);
+
+// `vestnik suppress list|add|remove`: the suppression list through
+// /v1/suppressions. Empty fields are not sent (the server's defaults and
+// the key's own tenant apply).
+struct SuppressFlags {
+  std::string tenant;  // admin keys only: another tenant's list
+  std::string channel, address, category;
+  std::string reason, detail;  // add only
+};
+// A table (tenant, channel, address, category, reason, since, detail) of
+// every entry matching the filters, following "next" for at most
+// kMaxSuppressPages pages of 1,000; --json prints them as one
+// {"suppressions": [...]} (with "next" when cut short).
+inline constexpr int kMaxSuppressPages = 100;
+int cmd_suppress_list(const ClientFlags& c, const SuppressFlags& s);
+// POST one entry; prints "added".
+int cmd_suppress_add(const ClientFlags& c, const SuppressFlags& s);
+// DELETE the entries of channel + address (every category unless
+// --category); prints how many were removed (0 is not an error).
+int cmd_suppress_remove(const ClientFlags& c, const SuppressFlags& s);
+
 int cmd_key_show(const ClientFlags& c);
 
 }  // namespace app

@@ -93,6 +93,39 @@ int main(int argc, char** argv) {
   add_client_flags(throttle_resume);
   throttle_resume->add_option("key", throttle_key, "the paused destination or group")->required();
 
+  // `vestnik suppress list|add|remove`: the suppression list of a tenant
+  // (the key's own; --tenant for another, with an admin key).
+  app::SuppressFlags suppress_flags;
+  auto* suppress = cli.add_subcommand("suppress", "the suppression list: list, add, remove");
+  add_client_flags(suppress);
+  suppress->require_subcommand(1);
+  auto* suppress_list = suppress->add_subcommand("list", "entries as a table (every page)");
+  add_client_flags(suppress_list);
+  suppress_list->add_option("--tenant", suppress_flags.tenant, "another tenant's (admin key)");
+  suppress_list->add_option("--channel", suppress_flags.channel, "only this channel (or *)");
+  suppress_list->add_option("--address", suppress_flags.address, "only this address");
+  suppress_list->add_option("--category", suppress_flags.category, "only this category (or *)");
+  auto* suppress_add = suppress->add_subcommand("add", "stop sending to an address");
+  add_client_flags(suppress_add);
+  suppress_add->add_option("--channel", suppress_flags.channel, "email, telegram, ... or * (all)")
+      ->required();
+  suppress_add->add_option("--address", suppress_flags.address, "the address on that channel")
+      ->required();
+  suppress_add->add_option("--category", suppress_flags.category,
+                           "subscription category (default: * — every category)");
+  suppress_add->add_option("--reason", suppress_flags.reason,
+                           "manual (default) | unsubscribed | hard_bounce | complaint");
+  suppress_add->add_option("--detail", suppress_flags.detail, "a note kept with the entry");
+  suppress_add->add_option("--tenant", suppress_flags.tenant, "another tenant's (admin key)");
+  auto* suppress_remove = suppress->add_subcommand("remove", "allow sending to an address again");
+  add_client_flags(suppress_remove);
+  suppress_remove->add_option("--channel", suppress_flags.channel, "email, telegram, ... or *")
+      ->required();
+  suppress_remove->add_option("--address", suppress_flags.address, "the address")->required();
+  suppress_remove->add_option("--category", suppress_flags.category,
+                              "only this category (default: every category)");
+  suppress_remove->add_option("--tenant", suppress_flags.tenant, "another tenant's (admin key)");
+
   auto* key = cli.add_subcommand("key", "API keys");
   key->require_subcommand(1);
   auto* key_show = key->add_subcommand("show", "print the generated admin key");
@@ -141,6 +174,9 @@ int main(int argc, char** argv) {
   }
   if (throttle_resume->parsed()) return app::cmd_throttle_resume(client, throttle_key);
   if (throttle->parsed()) return app::cmd_throttle_show(client);
+  if (suppress_list->parsed()) return app::cmd_suppress_list(client, suppress_flags);
+  if (suppress_add->parsed()) return app::cmd_suppress_add(client, suppress_flags);
+  if (suppress_remove->parsed()) return app::cmd_suppress_remove(client, suppress_flags);
   if (key_show->parsed()) return app::cmd_key_show(client);
   return 2;
 }

@@ -39,6 +39,9 @@ using tcp = asio::ip::tcp;
 constexpr char kShopKey[] = "shop-sender-key-0000001";
 constexpr char kSchoolKey[] = "school-sender-key-000001";
 constexpr char kAdminKey[] = "ops-admin-key-0000000001";
+// email.token_secret of the fixture's config: what the engine opens
+// unsubscribe tokens with (tests seal theirs with it).
+constexpr char kTokenSecret[] = "fixture-token-secret-0123456789abcdef";
 constexpr size_t kMaxBody = 64 * 1024;
 constexpr uint32_t kMaxBatch = 50;
 
@@ -172,6 +175,7 @@ class ServerTest : public ::testing::Test {
     c->api.idle_timeout = core::Duration(30'000);
     c->spool.min_free_bytes = 0;
     c->engine.poll_interval = core::Duration(24LL * 3600 * 1000);  // tests step with TEST_poll
+    c->email.token_secret = kTokenSecret;
     configure(*c);
     c->tenants = {
         core::TenantConfig{"shop", {core::ApiKey{kShopKey, core::Role::kSender}}},
@@ -235,6 +239,17 @@ class ServerTest : public ::testing::Test {
     Client c(server_->port());
     EXPECT_TRUE(c.connected());
     return c.call(make(v, std::move(target), std::move(body), std::move(key), std::move(type)));
+  }
+
+  // call() with extra request headers (Accept-Language, ...).
+  Reply call_with(http::verb v, std::string target,
+                  std::vector<std::pair<http::field, std::string>> headers, std::string body = {},
+                  std::string key = {}, std::string type = "application/json") {
+    Client c(server_->port());
+    EXPECT_TRUE(c.connected());
+    auto req = make(v, std::move(target), std::move(body), std::move(key), std::move(type));
+    for (auto& [f, value] : headers) req.set(f, value);
+    return v == http::verb::head ? (c.send(req), c.receive_head()) : c.call(req);
   }
 
   std::string send_ok(const std::string& body, const char* key = kShopKey) {
