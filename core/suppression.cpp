@@ -44,7 +44,11 @@ std::string_view trim(std::string_view s) noexcept {
 std::string normalize_address(std::string_view channel, std::string_view address) {
   address = trim(address);
   std::string out;
-  if (channel == "sms" || channel == "whatsapp") {
+  // A phone on "*" (every channel) is a phone too: "+380 67 ..." must match
+  // the "+38067..." an SMS carries.
+  const bool phone_like = channel == kAnyChannel && !address.empty() && address[0] == '+' &&
+                          address.find('@') == std::string_view::npos;
+  if (channel == "sms" || channel == "whatsapp" || phone_like) {
     // "+380 67 123-45-67" and "+380671234567" are one phone.
     out.reserve(address.size());
     for (char c : address) {

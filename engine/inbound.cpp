@@ -115,14 +115,21 @@ uint16_t code_for(std::string_view status) {
   return status[0] == '5' ? 550 : status[0] == '4' ? 450 : 0;
 }
 
-// Whether `r` (a DSN recipient, an ARF's addresses, the original's To)
-// names `address`.
+// Whether `r` names `address`: its recipient statuses when it has any
+// (a DSN says whom it is about), else the complaint's Original-Rcpt-To,
+// else the quoted original's To / X-HmXmrOriginalRecipient.
 bool names(const report::Report& r, std::string_view address) {
-  for (const auto& rs : r.recipients) {
-    if (iequals(rs.final_recipient, address) || iequals(rs.original_recipient, address)) return true;
+  if (!r.recipients.empty()) {
+    for (const auto& rs : r.recipients) {
+      if (iequals(rs.final_recipient, address) || iequals(rs.original_recipient, address)) return true;
+    }
+    return false;
   }
-  for (const auto& a : r.original_rcpt_to) {
-    if (iequals(a, address)) return true;
+  if (!r.original_rcpt_to.empty()) {
+    for (const auto& a : r.original_rcpt_to) {
+      if (iequals(a, address)) return true;
+    }
+    return false;
   }
   return iequals(r.original.to, address) || iequals(r.original.hotmail_recipient, address);
 }

@@ -209,6 +209,72 @@ void apply_receipts(queue::Spool& spool, const transports::Registry& registry,
                        });
 }
 
+namespace {
+
+const core::ProviderConfig* provider_config(const core::Config& config, core::Channel channel) {
+  switch (channel) {
+    case core::Channel::kTelegram:
+      return &config.telegram;
+    case core::Channel::kViber:
+      return &config.viber;
+    case core::Channel::kVk:
+      return &config.vk;
+    case core::Channel::kWhatsapp:
+      return &config.whatsapp;
+    case core::Channel::kSms:
+      return &config.sms;
+    case core::Channel::kEmail:
+      break;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<queue::Feedback> subscription_feedback(const core::Config& config,
+                                                   const ProviderCallback& cb,
+                                                   const std::vector<pv::Receipt>& receipts,
+                                                   core::TimePoint now) {
+  std::vector<queue::Feedback> out;
+  if (!config.bounces.suppress_blocked) return out;
+  const core::ProviderConfig* pc = provider_config(config, cb.channel);
+  const core::ChannelAccount* account = pc ? find_account(*pc, cb.account) : nullptr;
+  if (account == nullptr) return out;
+  // The account's tenants, or every tenant when it serves them all.
+  std::vector<std::string> tenants = account->tenants;
+  if (tenants.empty()) {
+    for (const auto& t : config.tenants) tenants.push_back(t.id);
+    if (tenants.empty()) tenants.push_back("default");
+  }
+  for (const pv::Receipt& r : receipts) {
+    if ((r.kind != pv::ReceiptKind::kBlocked && r.kind != pv::ReceiptKind::kUnblocked) ||
+        r.recipient.empty()) {
+      continue;
+    }
+    const std::string channel(core::channel_name(r.channel));
+    for (const std::string& tenant : tenants) {
+      queue::Feedback f;
+      f.suppression.tenant = tenant;
+      f.suppression.channel = channel;
+      f.suppression.address = core::normalize_address(channel, r.recipient);
+      f.suppression.reason = core::SuppressionReason::kUnsubscribed;
+      if (r.kind == pv::ReceiptKind::kBlocked) {
+        f.kind = queue::Feedback::Kind::kSuppress;
+        f.suppression.category = std::string(core::kAnyCategory);
+        f.suppression.created_at = now;
+        f.suppression.detail = channel + ": the recipient blocked " + cb.account;
+      } else {
+        // Back again: only what the block put there goes; a manual entry,
+        // a complaint or a hard bounce stays.
+        f.kind = queue::Feedback::Kind::kUnsuppress;
+        f.only_reason = core::SuppressionReason::kUnsubscribed;
+      }
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
 void provider_callback(const core::Config& config, queue::Spool& spool,
                        const transports::Registry& registry, boost::asio::any_io_executor executor,
                        ProviderCallback cb, std::function<void(CallbackAnswer)> done) {
@@ -227,14 +293,39 @@ void provider_callback(const core::Config& config, queue::Spool& spool,
     done(std::move(answer));
     return;
   }
-  apply_receipts(spool, registry, std::move(executor), std::move(res.receipts),
-                 [answer, done = std::move(done)](core::Result<queue::ReceiptStats> r) mutable {
-                   if (!r) {
-                     // Not stored: the provider will send it again.
-                     answer = CallbackAnswer{503, "text/plain", "try again later"};
-                   }
-                   done(std::move(answer));
-                 });
+  // Blocks and unblocks first (a durable suppression change), then the
+  // receipts; the provider gets its 200 only when both are stored.
+  std::vector<queue::Feedback> subs =
+      subscription_feedback(config, cb, res.receipts, core::SystemClock::instance().now());
+  auto receipts = std::make_shared<std::vector<pv::Receipt>>(std::move(res.receipts));
+  auto then = [&spool, &registry, executor, receipts, answer,
+               done = std::move(done)](bool stored) mutable {
+    if (!stored) {
+      done(CallbackAnswer{503, "text/plain", "try again later"});
+      return;
+    }
+    apply_receipts(spool, registry, std::move(executor), std::move(*receipts),
+                   [answer, done = std::move(done)](core::Result<queue::ReceiptStats> r) mutable {
+                     if (!r) {
+                       // Not stored: the provider will send it again.
+                       answer = CallbackAnswer{503, "text/plain", "try again later"};
+                     }
+                     done(std::move(answer));
+                   });
+  };
+  if (subs.empty()) {
+    then(true);
+    return;
+  }
+  spool.apply_feedback(std::move(subs),
+                       [then = std::move(then)](
+                           core::Result<std::vector<queue::FeedbackOutcome>> r) mutable {
+                         if (!r) {
+                           core::log::error("provider block/unblock not stored",
+                                            {{"error", r.error().to_string()}});
+                         }
+                         then(r.has_value());
+                       });
 }
 
 }  // namespace engine

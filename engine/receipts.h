@@ -38,6 +38,17 @@ void apply_receipts(queue::Spool& spool, const transports::Registry& registry,
                     std::function<void(core::Result<queue::ReceiptStats>)> done,
                     int attempt = 0);
 
+// Suppression changes a callback's blocks and unblocks call for
+// (bounces.suppress_blocked): a block suppresses the recipient on that
+// channel for every category (reason unsubscribed) for each tenant the
+// account serves; an unblock removes only such entries.
+std::vector<queue::Feedback> subscription_feedback(const core::Config& config,
+                                                   const ProviderCallback& cb,
+                                                   const std::vector<transports::providers::Receipt>& receipts,
+                                                   core::TimePoint now);
+
+// Authenticates and applies a callback: blocks and unblocks
+// (subscription_feedback), then receipts; answered once both are durable.
 void provider_callback(const core::Config& config, queue::Spool& spool,
                        const transports::Registry& registry, boost::asio::any_io_executor executor,
                        ProviderCallback cb, std::function<void(CallbackAnswer)> done);
