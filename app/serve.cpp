@@ -23,6 +23,7 @@
 #include "engine/engine.h"
 #include "engine/inject.h"
 #include "engine/throttle.h"
+#include "mta/bounce/classify.h"
 #include "mta/dns.h"
 #include "mta/smtp_server.h"
 #include "queue/queue.h"
@@ -194,6 +195,16 @@ int serve(const ServeOptions& options) {
   auto accounting = engine::AccountingLog::open(config->accounting, config->spool.path, clock);
   if (!accounting) {
     core::log::fatal("cannot open the accounting log", {{"error", accounting.error().to_string()}});
+  }
+
+  // Bounce rules are data an operator edits: a rule that does not compile
+  // stops the start here, with its place, rather than misclassifying later.
+  if (!config->bounces.rules_file.empty()) {
+    auto rules = mta::bounce::Classifier::load_file(config->bounces.rules_file);
+    if (!rules) {
+      core::log::fatal("cannot load the bounce rules", {{"file", config->bounces.rules_file},
+                                                       {"error", rules.error().to_string()}});
+    }
   }
 
   engine::Engine engine(config, **spool, registry, clock, io.get_executor(), accounting->get());

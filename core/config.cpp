@@ -524,6 +524,14 @@ std::shared_ptr<const Config> load_config_string(std::string_view text, const st
   // provider rules go after the configured ones (config_throttle.cpp).
   complete_throttle(config->throttle);
   complete_inbound(*config);
+  // An enabled listener that nobody may use is a mistake, not a policy.
+  const ListenerConfig& l = config->listener;
+  if (l.enabled && l.networks.empty() && l.users.empty() && config->inbound.domains.empty() &&
+      config->inbound.addresses.empty()) {
+    throw ConfigError("listener.enabled",
+                      "the listener accepts mail from nobody: set listener.networks, "
+                      "[[listener.users]] or [inbound]");
+  }
   // Clients of listener.networks relay as the first configured tenant when
   // the file names none (a config-less start has only "default").
   if (config->listener.network_tenant.empty() && !config->tenants.empty())

@@ -621,12 +621,6 @@ void read_listener(Section& s, ListenerConfig& c, const std::vector<TenantConfig
   }
   s.duration("command_timeout", &c.command_timeout, kMinSmtpTimeout, kMaxSmtpTimeout);
   s.duration("data_timeout", &c.data_timeout, kMinSmtpTimeout, kMaxSmtpTimeout);
-
-  // An enabled listener that nobody may use is a mistake, not a policy.
-  if (c.enabled && c.networks.empty() && c.users.empty()) {
-    fail(s.key("enabled"), *s.get("enabled"),
-         "the listener accepts mail from nobody: set listener.networks or [[listener.users]]");
-  }
 }
 
 void read_accounting(Section& s, AccountingConfig& c) {

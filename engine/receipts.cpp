@@ -1,6 +1,8 @@
 // engine/receipts.cpp: see receipts.h.
 #include "engine/receipts.h"
 
+#include "transports/conversation_window.h"
+
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -293,10 +295,19 @@ void provider_callback(const core::Config& config, queue::Spool& spool,
     done(std::move(answer));
     return;
   }
+  // The user wrote to our number: WhatsApp's 24 h window opens (or stays
+  // open) for free-form messages (transports/conversation_window.h).
+  const core::TimePoint now = core::SystemClock::instance().now();
+  for (const pv::Receipt& r : res.receipts) {
+    if (r.kind == pv::ReceiptKind::kInbound && r.channel == core::Channel::kWhatsapp &&
+        !r.recipient.empty()) {
+      transports::ConversationWindows::whatsapp().note_inbound(
+          cb.account, r.recipient, r.at == core::TimePoint{} || r.at > now ? now : r.at);
+    }
+  }
   // Blocks and unblocks first (a durable suppression change), then the
   // receipts; the provider gets its 200 only when both are stored.
-  std::vector<queue::Feedback> subs =
-      subscription_feedback(config, cb, res.receipts, core::SystemClock::instance().now());
+  std::vector<queue::Feedback> subs = subscription_feedback(config, cb, res.receipts, now);
   auto receipts = std::make_shared<std::vector<pv::Receipt>>(std::move(res.receipts));
   auto then = [&spool, &registry, executor, receipts, answer,
                done = std::move(done)](bool stored) mutable {

@@ -1,6 +1,8 @@
 // transports/messenger.cpp: see messenger.h.
 #include "transports/messenger.h"
 
+#include "transports/conversation_window.h"
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>
@@ -146,6 +148,14 @@ class ProviderTransport final : public Transport,
       o.reply = {554, "5.6.0", fmt::format("{}: nothing rendered", core::channel_name(channel_))};
       state->finish(i, std::move(o));
       return;
+    }
+    // WhatsApp outside the 24 h window: the approved template straight
+    // away (conversation_window.h); free-form only while the user's last
+    // message is recent.
+    if (channel_ == core::Channel::kWhatsapp && !call.account->template_name.empty() &&
+        !ConversationWindows::whatsapp().open(call.account->name, call.address,
+                                              core::SystemClock::instance().now())) {
+      call.templated = true;
     }
     const core::Duration wait = spacing(call);
     if (wait > core::Duration(0)) {

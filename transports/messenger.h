@@ -19,9 +19,12 @@
 //    once, and the log says which chat id to update.
 //  - VK: random_id derived from the message id, so a retry of a request
 //    that did reach VK creates no second message.
-//  - WhatsApp: free-form first; a 131047 (outside the 24 h window) is sent
-//    again at once as the account's approved template when one is
-//    configured, else it fails on the channel (and falls back).
+//  - WhatsApp: free-form only inside the 24 h customer window (the user
+//    wrote to the number within 24 hours, as its webhooks told us:
+//    conversation_window.h); outside it the account's approved template
+//    when one is configured. A 131047 (the window closed after all) is
+//    sent again at once as the template, else it fails on the channel
+//    (and falls back).
 //  - Twilio: StatusCallback = sms.status_callback_base + account name.
 #pragma once
 

@@ -75,6 +75,7 @@ per_chat_interval = "1s"
 [[telegram.bots]]
 name = "school"
 token = ")" + kBotToken + R"("
+webhook_secret = "tg-webhook-secret"
 
 # The bot's bulk limit, lowered so a test can see it hold (the built-in
 # rule "telegram-bot" gives 30/s): 5/s with a burst of 2.
@@ -126,7 +127,10 @@ from = "+15550001111"
 
   // Replaces the fake's script (POST /_fake/script over TLS, by a bounded
   // python3 client that trusts the test CA).
-  void set_script(const json::object& script) {
+  void set_script(const json::object& script) { fake_control("script", script); }
+
+  // POST /_fake/<op> with `spec` (script, callback, reset).
+  void fake_control(const std::string& op, const json::object& script) {
     const std::string path = dir_.path() + "/script2.json";
     std::ofstream(path) << json::serialize(script);
     const std::string code =
@@ -139,7 +143,7 @@ from = "+15550001111"
     int status = -1;
     const std::string out = testing_support::run_bounded(
         {"/usr/bin/python3", "-c", code, kFakes + "/data/ca.pem",
-         "https://127.0.0.1:" + fake_port_ + "/_fake/script", path},
+         "https://127.0.0.1:" + fake_port_ + "/_fake/" + op, path},
         &status, 20);
     ASSERT_EQ(status, 0) << out;
   }
@@ -246,9 +250,11 @@ TEST_F(MessengerTest, EveryChannelDeliversThroughItsProvider) {
   const auto k = requests("vk", "5001", 1);
   ASSERT_EQ(k.size(), 1u);
   EXPECT_TRUE(k[0].at("body").as_object().contains("random_id"));
+  // No message from the user yet: the approved template (outside the
+  // 24 h window).
   const auto w = requests("whatsapp", "380671110001", 1);
   ASSERT_EQ(w.size(), 1u);
-  EXPECT_EQ(w[0].at("body").at("type").as_string(), "text");
+  EXPECT_EQ(w[0].at("body").at("type").as_string(), "template");
   const auto s = requests("twilio", "+15550001234", 1);
   ASSERT_EQ(s.size(), 1u);
 }
@@ -320,17 +326,76 @@ TEST_F(MessengerTest, TheBotsRateLimitHoldsInEveryWindow) {
 
 TEST_F(MessengerTest, SupergroupMigrationAndWhatsappTemplateOutsideTheWindow) {
   const std::string group = send(R"(["telegram"])", R"({"telegram_chat_id": "-1001234567890"})");
-  const std::string wa = send(R"(["whatsapp"])", R"({"whatsapp": "+380671110002"})");
+  const std::string wa = send(R"(["whatsapp"])", R"({"whatsapp": "+380671110008"})");
   ASSERT_TRUE(reaches(group, "delivered"));
   EXPECT_EQ(requests("telegram", "-1009876543210", 1).size(), 1u);
+  // The user never wrote to the number: outside the 24 h window, so the
+  // approved template goes at once (no free-form attempt to be refused).
   json::object wf;
   ASSERT_TRUE(reaches(wa, "delivered", &wf)) << json::serialize(wf);
-  const auto w = requests("whatsapp", "380671110002", 2);
-  ASSERT_EQ(w.size(), 2u);
-  EXPECT_EQ(w[0].at("body").at("type").as_string(), "text");
-  EXPECT_EQ(w[1].at("body").at("type").as_string(), "template");
-  const std::string params = json::serialize(w[1].at("body").at("template"));
+  const auto w = requests("whatsapp", "380671110008", 1);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].at("body").at("type").as_string(), "template");
+  const std::string params = json::serialize(w[0].at("body").at("template"));
   EXPECT_NE(params.find("1842"), std::string::npos) << params;
+}
+
+TEST_F(MessengerTest, WhatsappFreeFormInsideTheWindowAndTheTemplateWhenItClosedAfterAll) {
+  // The users write to our number (inbound webhooks, signed by the fake as
+  // Meta signs them); within 24 h a free-form text is allowed.
+  const std::string daemon = "http://127.0.0.1:" + std::to_string(server_->port());
+  for (const char* from : {"+380671110007", "+380671110002"}) {
+    json::object cb{{"provider", "whatsapp"},
+                    {"event", "message"},
+                    {"from", from},
+                    {"text", "where is my order?"},
+                    {"url_base", daemon},
+                    {"path", "/v1/callbacks/whatsapp/main"}};
+    fake_control("callback", cb);
+  }
+  const std::string open = send(R"(["whatsapp"])", R"({"whatsapp": "+380671110007"})");
+  json::object f;
+  ASSERT_TRUE(reaches(open, "delivered", &f)) << json::serialize(f);
+  const auto w = requests("whatsapp", "380671110007", 1);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].at("body").at("type").as_string(), "text");
+  // +380671110002 wrote too, but WhatsApp still answers 131047 (the fake is
+  // scripted so): the same message goes again at once as the template.
+  const std::string closed = send(R"(["whatsapp"])", R"({"whatsapp": "+380671110002"})");
+  ASSERT_TRUE(reaches(closed, "delivered", &f)) << json::serialize(f);
+  const auto c = requests("whatsapp", "380671110002", 2);
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].at("body").at("type").as_string(), "text");
+  EXPECT_EQ(c[1].at("body").at("type").as_string(), "template");
+  const std::string params = json::serialize(c[1].at("body").at("template"));
+  EXPECT_NE(params.find("1842"), std::string::npos) << params;
+}
+
+TEST_F(MessengerTest, ABotBlockSuppressesTheChatUntilItIsUnblocked) {
+  const std::string daemon = "http://127.0.0.1:" + std::to_string(server_->port());
+  auto callback = [&](const char* event) {
+    json::object cb{{"provider", "telegram"},   {"event", event},
+                    {"chat_id", 4100},          {"bot_token", kBotToken},
+                    {"secret", "tg-webhook-secret"}, {"url_base", daemon},
+                    {"path", "/v1/callbacks/telegram/school"}};
+    fake_control("callback", cb);
+  };
+  const std::string to = R"({"telegram_chat_id": "4100", "email": "chat4100@example.com"})";
+  callback("blocked");
+  // The chat blocked the bot: Telegram is passed over, email is used.
+  json::object f;
+  const std::string after_block = send(R"(["telegram", "email"])", to);
+  ASSERT_TRUE(reaches(after_block, "delivered", &f)) << json::serialize(f);
+  EXPECT_EQ(f.at("channel").as_string(), "email") << json::serialize(f);
+  auto r = server_->request("GET", "/v1/suppressions?channel=telegram&address=4100", "");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_NE(r->body.find("unsubscribed"), std::string::npos) << r->body;
+  EXPECT_TRUE(requests_now("telegram", "4100").empty());
+  // Unblocked: Telegram again.
+  callback("unblocked");
+  const std::string after_unblock = send(R"(["telegram", "email"])", to);
+  ASSERT_TRUE(reaches(after_unblock, "delivered", &f)) << json::serialize(f);
+  EXPECT_EQ(f.at("channel").as_string(), "telegram") << json::serialize(f);
 }
 
 TEST_F(MessengerTest, ProviderCallbacksMoveMessagesForwardOnceAndInOrder) {
