@@ -76,6 +76,7 @@ std::optional<queue::Feedback> suppression_for_refusal(const core::MessageRecord
 std::optional<std::string> forbidden_reason(const queue::Spool& spool, std::string_view tenant,
                                             const core::MessageRequest& request,
                                             core::Channel channel) {
+  if (!spool.any_suppressions()) return std::nullopt;
   const std::string_view name = core::channel_name(channel);
   const std::string address = core::normalize_address(name, request.to.address_for(channel));
   auto found = spool.find_suppression(tenant, name, address, request.category);

@@ -383,6 +383,9 @@ class Spool {
                                                                   std::string_view channel,
                                                                   std::string_view address,
                                                                   std::string_view category) const;
+  // False only when no suppression exists at all: callers may skip the
+  // per-message check (and the address normalization it needs). No lock.
+  bool any_suppressions() const noexcept;
   core::Result<std::vector<core::Suppression>> list_suppressions(const SuppressionQuery& q) const;
   // Inbound reports not yet processed (oldest first), at most `max`.
   core::Result<std::vector<InboundReport>> pending_inbound(size_t max) const;

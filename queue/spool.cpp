@@ -569,6 +569,8 @@ core::Result<std::optional<core::Suppression>> Spool::find_suppression(
                                   category);
 }
 
+bool Spool::any_suppressions() const noexcept { return !impl_->suppressions_.empty(); }
+
 core::Result<std::vector<core::Suppression>> Spool::list_suppressions(
     const SuppressionQuery& q) const {
   return detail::read_suppressions(*impl_->store_, q);

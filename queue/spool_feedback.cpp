@@ -58,6 +58,7 @@ void SuppressionFilter::apply(const std::vector<std::pair<uint64_t, int>>& delta
       }
     }
   }
+  size_.store(counts_.size(), std::memory_order_release);
 }
 
 size_t SuppressionFilter::size() const {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -272,8 +273,12 @@ class SuppressionFilter {
   bool maybe(uint64_t h) const;
   void apply(const std::vector<std::pair<uint64_t, int>>& deltas);
   size_t size() const;
+  // No lock: false while no suppression exists at all (the common case of
+  // a young installation), so the hot path skips even the hashing.
+  bool empty() const noexcept { return size_.load(std::memory_order_acquire) == 0; }
 
  private:
+  std::atomic<size_t> size_{0};
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, uint32_t> counts_;  // GUARDED_BY(mu_)
 };
