@@ -287,7 +287,8 @@ void Dispatcher::absorb_outcomes(core::TimePoint now) {
                              : decide(record, o, retry_, now, unit(rng_));
       // What the refusal says about the address, before a fallback to the
       // next channel forgets the bounce.
-      if (!forbidden && o.kind == transports::OutcomeKind::kPermanent && d.transition.bounce) {
+      if (!forbidden && o.kind == transports::OutcomeKind::kPermanent && o.recipient_specific &&
+          d.transition.bounce) {
         note_refusal(record, o.reply, d.transition.bounce->category, now);
       }
       const ForbiddenCheck check = forbidden_check(spool_, record.tenant);

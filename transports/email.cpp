@@ -573,7 +573,11 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
   static void settle(Site& site, std::vector<Job>& jobs, const mta::TransactionResult& res,
                      const std::shared_ptr<PeerInfo>& peer) {
     bool any_accepted = false;
-    for (const auto& r : res.recipients) any_accepted = any_accepted || r.stage == mta::Stage::kDataEnd;
+    size_t past_rcpt = 0;  // recipients whose fate the end of data decided
+    for (const auto& r : res.recipients) {
+      any_accepted = any_accepted || r.stage == mta::Stage::kDataEnd;
+      if (r.stage == mta::Stage::kData || r.stage == mta::Stage::kDataEnd) ++past_rcpt;
+    }
     std::vector<Job> again;
     for (size_t i = 0; i < jobs.size(); ++i) {
       const mta::RecipientResult& r = res.recipients[i];
@@ -582,7 +586,11 @@ struct EmailTransport::Impl : std::enable_shared_from_this<Impl> {
         again.push_back(std::move(jobs[i]));
         continue;
       }
-      jobs[i].batch->settle(jobs[i].index, outcome_for(r, peer));
+      Outcome o = outcome_for(r, peer);
+      o.recipient_specific = r.stage == mta::Stage::kRcpt ||
+                             ((r.stage == mta::Stage::kData || r.stage == mta::Stage::kDataEnd) &&
+                              past_rcpt == 1);
+      jobs[i].batch->settle(jobs[i].index, std::move(o));
     }
     if (!again.empty()) {
       std::lock_guard lock(site.mu);

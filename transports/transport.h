@@ -46,6 +46,13 @@ struct Outcome {
   // false when it is about the connection or the peer as a whole; the
   // engine backs off a destination only for the latter.
   bool blames_message = true;
+  // The reply is about this recipient alone: an answer to its RCPT, a
+  // provider's answer for one recipient, or the end-of-data reply of a
+  // transaction with no other recipient. False for a refused MAIL FROM
+  // and for an end-of-data reply shared by several recipients (mail.ru
+  // refuses a whole transaction for one unknown user): such a reply fails
+  // the message but suppresses nobody.
+  bool recipient_specific = true;
   // The provider told us when to come back (Telegram retry_after, 421).
   std::optional<core::Duration> retry_after;
   // Where it went; null when the attempt never reached a peer (e.g. DNS).

@@ -201,7 +201,9 @@ TEST_F(SmtpInjectTest, ClientOutsideTheNetworksIsRefusedAndNothingIsStored) {
   const std::string out =
       swaks("anna@school.test", {"--local-interface", "127.0.0.3"}, &status);
   EXPECT_NE(status, 0) << out;
-  EXPECT_NE(out.find("530 5.7.0"), std::string::npos) << out;
+  // The return path's domain makes the listener receive bounces ([inbound]),
+  // so a stranger may start a transaction but relays nowhere.
+  EXPECT_NE(out.find("550 5.7.1 Relaying denied"), std::string::npos) << out;
   auto r = server_->request("GET", "/v1/queues", {}, ServerProcess::kAdminKey);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->body.find("\"queued\":1"), std::string::npos) << r->body;
