@@ -15,8 +15,8 @@
 Addressing (--mode):
   verp    to the message's return path, bounce-<token>@<domain>, with the
           token computed here exactly as templating/token.h seals it
-          (base64url of 0x01 | "b1\\0<tenant>\\0<id>" | HMAC-SHA256(secret,
-          those bytes)[:16]): the authenticated match.
+          (templating::seal_id_token: base32 of id | HMAC-SHA256(secret,
+          "b2\\0" | id)[:10]): the authenticated match.
   quoted  to postmaster@<domain>, with Original-Envelope-Id = the message id
           and Final-Recipient = its recipient: the unauthenticated match (a
           lookup of the id plus the recipient check). Same parse, classify
@@ -85,10 +85,25 @@ def b64url(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
 
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def id_bytes(mid):
+    # core::Id text (26 Crockford base32 characters) -> its 16 bytes.
+    n = 0
+    for c in mid.upper():
+        n = n * 32 + CROCKFORD.index(c)
+    return n.to_bytes(17, "big")[1:]
+
+
 def verp_address(secret, tenant, mid, domain):
-    payload = b"\x01" + b"\x00".join([b"b1", tenant.encode(), mid.encode()])
-    tag = hmac.new(secret.encode(), payload, hashlib.sha256).digest()[:16]
-    return "bounce-%s@%s" % (b64url(payload + tag), domain)
+    # templating::seal_id_token: base32 (lower case, no padding) of
+    # id(16) | HMAC-SHA256(secret, "b2\0" | id)[:10]. tenant is unused
+    # (the id names it); kept for the callers.
+    raw = id_bytes(mid)
+    tag = hmac.new(secret.encode(), b"b2\x00" + raw, hashlib.sha256).digest()[:10]
+    token = base64.b32encode(raw + tag).decode().rstrip("=").lower()
+    return "bounce-%s@%s" % (token, domain)
 
 
 def dsn(to, mid, rcpt, n):

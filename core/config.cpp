@@ -331,7 +331,12 @@ void read_email(Section& s, EmailConfig& c) {
   }
   read_strings(s, "bulk_categories", &c.bulk_categories, 1000);
   s.str("unsubscribe_url", &c.unsubscribe_url);
-  check_url_base(s, "unsubscribe_url", c.unsubscribe_url);
+  // RFC 8058: the one-click URI is HTTPS; mailbox providers ignore others.
+  if (!c.unsubscribe_url.empty() && c.unsubscribe_url.rfind("https://", 0) != 0) {
+    fail(s.key("unsubscribe_url"), *s.get("unsubscribe_url"),
+         fmt::format("\"{}\" must start with https:// (RFC 8058 one-click needs HTTPS)",
+                     c.unsubscribe_url));
+  }
   s.str("unsubscribe_mailto", &c.unsubscribe_mailto);
   if (!c.unsubscribe_mailto.empty() && c.unsubscribe_mailto.find('@') == std::string::npos) {
     fail(s.key("unsubscribe_mailto"), *s.get("unsubscribe_mailto"), "must be an email address");

@@ -197,8 +197,8 @@ ReportPlan plan_report(const queue::InboundReport& in, const core::Config& confi
 
   // 1. The envelope recipient: a mailto unsubscribe, or a VERP token.
   std::optional<core::Id> id;
-  std::string tenant;
   bool trusted = false;
+  bool quoted_original = false;  // the id came from the quoted original
   const std::string mailto = config.email.unsubscribe_mailto;
   for (const std::string& rcpt : in.rcpt_to) {
     if (!mailto.empty() && iequals(rcpt, mailto) && r.kind != report::Kind::kDsn &&
@@ -208,11 +208,9 @@ ReportPlan plan_report(const queue::InboundReport& in, const core::Config& confi
     }
     const std::string_view token = verp_token(config.smtp.return_path, rcpt);
     if (token.empty()) continue;
-    auto fields = templating::open_token(config.email.token_secret, token);
-    if (!fields || fields->size() != 3 || (*fields)[0] != transports::kReturnPathTokenKind) continue;
-    id = core::Id::parse((*fields)[2]);
+    id = templating::open_id_token(config.email.token_secret, transports::kReturnPathTokenKind,
+                                   token);
     if (id) {
-      tenant = (*fields)[1];
       trusted = true;
       break;
     }
@@ -223,24 +221,31 @@ ReportPlan plan_report(const queue::InboundReport& in, const core::Config& confi
     return plan;
   }
   // 2-4. Ids the report quotes (not authenticated).
-  if (!id) {
-    for (const std::string_view s : {std::string_view(r.envelope_id), std::string_view(r.original.trace_id)}) {
-      if (!s.empty() && (id = parse_id(s))) break;
-    }
-    if (!id && !r.original.message_id.empty()) id = id_of_message_id(r.original.message_id);
+  if (!id && !r.envelope_id.empty()) id = parse_id(r.envelope_id);
+  if (!id && !r.original.trace_id.empty()) {
+    id = parse_id(r.original.trace_id);
+    quoted_original = id.has_value();
+  }
+  if (!id && !r.original.message_id.empty()) {
+    id = id_of_message_id(r.original.message_id);
+    quoted_original = id.has_value();
   }
   if (!id) {
     plan.outcome = "names none of our messages";
     return plan;
   }
   std::optional<core::MessageRecord> record = lookup(*id);
-  if (!record || (trusted && record->tenant != tenant)) {
+  if (!record) {
     plan.outcome = "message " + id->to_string() + " is unknown (purged?)";
     return plan;
   }
   const std::string& address = record->request.to.email;
   if (!trusted && names_anyone(r) && !names(r, address)) {
     plan.outcome = "message " + id->to_string() + " found, but the report names another recipient";
+    return plan;
+  }
+  if (!trusted && !names_anyone(r) && !quoted_original) {
+    plan.outcome = "message " + id->to_string() + " named by ENVID alone, without a recipient";
     return plan;
   }
   if (address.empty()) {

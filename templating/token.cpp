@@ -204,4 +204,82 @@ core::Result<std::vector<std::string>> open_token(std::string_view key, std::str
   return fields;
 }
 
+// ---- id tokens (VERP) --------------------------------------------------------
+
+namespace {
+
+constexpr char kBase32[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+void base32_encode(const unsigned char* p, size_t n, std::string& out) {
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < n; ++i) {
+    acc = (acc << 8) | p[i];
+    bits += 8;
+    while (bits >= 5) {
+      out.push_back(kBase32[(acc >> (bits - 5)) & 31]);
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out.push_back(kBase32[(acc << (5 - bits)) & 31]);
+}
+
+int base32_value(char c) noexcept {
+  if (c >= 'a' && c <= 'z') return c - 'a';
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= '2' && c <= '7') return c - '2' + 26;
+  return -1;
+}
+
+void id_tag(std::string_view key, std::string_view kind, std::string_view id_bytes,
+            unsigned char (&tag)[32]) {
+  std::string data;
+  data.reserve(kind.size() + 1 + id_bytes.size());
+  data.append(kind).push_back('\0');
+  data.append(id_bytes);
+  hmac_sha256(key, data, tag);
+}
+
+}  // namespace
+
+std::string seal_id_token(std::string_view key, std::string_view kind, const core::Id& id) {
+  assert(!key.empty());
+  unsigned char raw[core::Id::kBytes + kIdTokenTagBytes];
+  const std::string_view bytes = id.bytes();
+  std::memcpy(raw, bytes.data(), core::Id::kBytes);
+  unsigned char tag[32];
+  id_tag(key, kind, bytes, tag);
+  std::memcpy(raw + core::Id::kBytes, tag, kIdTokenTagBytes);
+  std::string out;
+  out.reserve(kIdTokenLength);
+  base32_encode(raw, sizeof raw, out);
+  return out;
+}
+
+std::optional<core::Id> open_id_token(std::string_view key, std::string_view kind,
+                                      std::string_view token) {
+  if (key.empty() || token.size() != kIdTokenLength) return std::nullopt;
+  unsigned char raw[core::Id::kBytes + kIdTokenTagBytes + 1];
+  size_t n = 0;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : token) {
+    const int v = base32_value(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 5) | static_cast<uint32_t>(v);
+    bits += 5;
+    if (bits >= 8) {
+      if (n >= sizeof raw) return std::nullopt;
+      raw[n++] = static_cast<unsigned char>((acc >> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  if (n != core::Id::kBytes + kIdTokenTagBytes) return std::nullopt;
+  const std::string_view bytes(reinterpret_cast<const char*>(raw), core::Id::kBytes);
+  unsigned char tag[32];
+  id_tag(key, kind, bytes, tag);
+  if (CRYPTO_memcmp(tag, raw + core::Id::kBytes, kIdTokenTagBytes) != 0) return std::nullopt;
+  return core::Id::from_bytes(bytes);
+}
+
 }  // namespace templating

@@ -23,11 +23,13 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/id.h"
 #include "core/result.h"
 
 namespace templating {
@@ -55,5 +57,20 @@ inline std::string seal_token(std::string_view key, std::initializer_list<std::s
 // (compared in constant time). The caller checks the number of fields it
 // expects.
 core::Result<std::vector<std::string>> open_token(std::string_view key, std::string_view token);
+
+// A short token naming one message id, for the VERP return path, whose
+// local part must fit in 64 octets (RFC 5321 4.5.3.1.1) and may be
+// lower-cased on the way back: base32 (lower case, no padding) of
+// id (16 bytes) | the first 10 bytes of HMAC-SHA256(key, kind '\0' id).
+// 42 characters, so "bounce-" + token is 49. 80 bits of tag are beyond
+// online guessing (each guess is one SMTP transaction). The tenant is not
+// in it: the message id names it.
+inline constexpr size_t kIdTokenTagBytes = 10;
+inline constexpr size_t kIdTokenLength = 42;  // ceil(26 * 8 / 5)
+std::string seal_id_token(std::string_view key, std::string_view kind, const core::Id& id);
+// The id, when `token` was sealed under `key` for `kind` (either letter
+// case); nullopt otherwise (compared in constant time).
+std::optional<core::Id> open_id_token(std::string_view key, std::string_view kind,
+                                      std::string_view token);
 
 }  // namespace templating

@@ -181,8 +181,7 @@ std::string return_path(std::string_view format, const core::MessageRecord& reco
   std::string_view from_domain = at == std::string::npos ? std::string_view{} : std::string_view(from).substr(at + 1);
   for (size_t i = 0; i < format.size();) {
     if (format.compare(i, 7, "{token}") == 0) {
-      std::string id = record.id.to_string();
-      out += templating::seal_token(token_key, {kReturnPathTokenKind, record.tenant, id});
+      out += templating::seal_id_token(token_key, kReturnPathTokenKind, record.id);
       i += 7;
     } else if (format.compare(i, 8, "{domain}") == 0) {
       out += from_domain;

@@ -56,8 +56,9 @@ class SigningTable;
 
 namespace transports {
 
-// Token fields of the VERP return path: ("b1", tenant, message id).
-inline constexpr std::string_view kReturnPathTokenKind = "b1";
+// Kind of the VERP return path's id token (templating::seal_id_token):
+// the message id, sealed; 42 characters, so the local part stays short.
+inline constexpr std::string_view kReturnPathTokenKind = "b2";
 
 class EmailTransport final : public Transport {
  public:
