@@ -291,8 +291,9 @@ void Dispatcher::absorb_outcomes(core::TimePoint now) {
           d.transition.bounce) {
         note_refusal(record, o.reply, d.transition.bounce->category, now);
       }
-      const ForbiddenCheck check = forbidden_check(spool_, record.tenant);
       if (d.verdict == Verdict::kFailed) {
+        // Built only here: most outcomes are deliveries and need no check.
+        const ForbiddenCheck check = forbidden_check(spool_, record.tenant);
         if (auto next = next_route(record, registry_, check)) fall_back(d, record, *next, now);
       }
       if (forbidden) {
